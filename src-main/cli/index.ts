@@ -1,0 +1,4 @@
+/** Bundle entry of the command line. */
+import { runCli } from './main';
+
+runCli();

@@ -1,0 +1,258 @@
+/**
+ * The `specimen-sorter` command line: the same services as the app, for batch work and benchmarks.
+ * Results go to stdout, progress and errors to stderr; bad arguments exit with status 2.
+ */
+import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { clusterProject, evaluateRun } from '../services/cluster-service';
+import { findDefaultModel } from '../services/default-model';
+import { embedMissing } from '../services/embed-service';
+import { buildImageCsv } from '../services/export-service';
+import { importFolder } from '../services/import-service';
+import { Project } from '../services/project';
+import { stderrProgress } from './progress-reporter';
+
+/** A mistake in the command line; printed with the usage and exit status 2. */
+export class UsageError extends Error {}
+
+const USAGE = `Usage: specimen-sorter <command> [options]
+
+Commands:
+  run <folder> --model <path> --k <n> --out <file.csv> [--method kmeans] [--labels-from-folders]
+               [--project <dir>] [--seed <n>]        import, embed, cluster and export in one go
+  import <folder> --project <dir> [--labels-from-folders] [--json]
+  embed --project <dir> [--model <path>]
+  cluster --project <dir> --k <n> [--method kmeans] [--seed <n>] [--restarts <n>]
+  evaluate --project <dir> [--json]                   CA, NMI, AMI, ARI of the latest run vs known labels
+  export --project <dir> --out <file.csv>
+
+--model takes an .onnx file or a TF.js model folder (model.json). Progress goes to stderr, results to stdout.`;
+
+const OPTIONS = {
+  project: { type: 'string' },
+  model: { type: 'string' },
+  k: { type: 'string' },
+  method: { type: 'string' },
+  seed: { type: 'string' },
+  restarts: { type: 'string' },
+  out: { type: 'string' },
+  'labels-from-folders': { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function appRoot(): string {
+  // The bundle lives in out/node/; the repository (or app) root is two levels up.
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+function required(values: Values, name: 'project' | 'k' | 'out' | 'model', command: string): string {
+  const value = values[name];
+  if (value === undefined || value === '') throw new UsageError(`${command} needs --${name}.`);
+  return value;
+}
+
+function integer(text: string | undefined, name: string, fallback: number, minimum: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < minimum) throw new UsageError(`--${name} must be a whole number of at least ${minimum}, not "${text}".`);
+  return Number(text);
+}
+
+function method(values: Values): 'kmeans' {
+  const chosen = values.method ?? 'kmeans';
+  if (chosen !== 'kmeans') throw new UsageError(`Unknown --method "${chosen}". Available: kmeans.`);
+  return chosen;
+}
+
+function openProject(folder: string): Project {
+  return Project.open(folder, findDefaultModel(appRoot()));
+}
+
+async function runImport(project: Project, folder: string, labelsFromFolders: boolean) {
+  const summary = await importFolder(project.store, folder, {
+    labelsFromFolders,
+    thumbnailPath: (sha256) => project.thumbnailPath(sha256),
+    onProgress: stderrProgress('import'),
+  });
+  for (const error of summary.errors) process.stderr.write(`Could not import ${error.path}: ${error.reason}\n`);
+  return summary;
+}
+
+async function runEmbed(project: Project, model?: string) {
+  const backbone = await project.backbone(model);
+  process.stderr.write(`Model ${backbone.id} (${backbone.dims}-d features) on ${backbone.runtime}\n`);
+  const summary = await embedMissing(project.store, backbone, { onProgress: stderrProgress('embed') });
+  return { backbone, summary };
+}
+
+async function runCluster(project: Project, values: Values, modelPath?: string) {
+  const k = integer(required(values, 'k', 'cluster'), 'k', 0, 1);
+  const { backbone } = await runEmbed(project, modelPath);
+  const seed = integer(values.seed, 'seed', 0, 0);
+  const restarts = integer(values.restarts, 'restarts', 10, 1);
+  return clusterProject(project.store, backbone.id, {
+    method: method(values),
+    k,
+    seed,
+    restarts,
+    onProgress: stderrProgress('cluster'),
+  });
+}
+
+function evaluation(project: Project) {
+  const run = project.store.latestRun();
+  if (!run) throw new Error('This project has no clustering run yet: run `specimen-sorter cluster` first.');
+  const metrics = evaluateRun(project.store, run.id);
+  if (!metrics) throw new Error('No image has a known species label, so there is nothing to score against. Import with --labels-from-folders.');
+  return { run, metrics };
+}
+
+function printEvaluation(project: Project, json: boolean): void {
+  const { run, metrics } = evaluation(project);
+  if (json) {
+    const { ca, nmi, ami, ari, count } = metrics;
+    process.stdout.write(`${JSON.stringify({ run_id: run.id, method: run.method, k: run.k, seed: run.seed, model_id: run.modelId, count, ca, nmi, ami, ari })}\n`);
+    return;
+  }
+  process.stdout.write(
+    [
+      `Run ${run.id}: ${run.method}, k = ${run.k}, seed ${run.seed}, model ${run.modelId}, ${metrics.count} labeled images`,
+      `metric  value`,
+      `CA      ${metrics.ca.toFixed(4)}`,
+      `NMI     ${metrics.nmi.toFixed(4)}`,
+      `AMI     ${metrics.ami.toFixed(4)}`,
+      `ARI     ${metrics.ari.toFixed(4)}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function writeCsv(project: Project, out: string): Promise<number> {
+  const { csv, rows } = buildImageCsv(project.store);
+  try {
+    await fs.mkdir(path.dirname(path.resolve(out)), { recursive: true });
+    await fs.writeFile(out, csv, 'utf8');
+  } catch (error) {
+    throw new Error(`Cannot write ${out}: ${(error as Error).message}. Choose another --out path.`);
+  }
+  return rows;
+}
+
+async function withProject<T>(folder: string, work: (project: Project) => Promise<T>): Promise<T> {
+  const project = openProject(folder);
+  try {
+    return await work(project);
+  } finally {
+    await project.close();
+  }
+}
+
+/** Runs one command line; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    (values.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  try {
+    switch (command) {
+      case 'run': {
+        const folder = rest[0];
+        if (!folder) throw new UsageError('run needs the folder of images: specimen-sorter run <folder> ...');
+        const model = required(values, 'model', 'run');
+        const out = required(values, 'out', 'run');
+        required(values, 'k', 'run');
+        method(values);
+        const projectFolder =
+          values.project ??
+          path.join(os.tmpdir(), `specimen-sorter-${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 12)}`);
+        process.stderr.write(`Project: ${projectFolder}\n`);
+        const started = performance.now();
+        await withProject(projectFolder, async (project) => {
+          const imported = await runImport(project, folder, Boolean(values['labels-from-folders']));
+          const { runId, metrics } = await runCluster(project, values, model);
+          const rows = await writeCsv(project, out);
+          const seconds = (performance.now() - started) / 1000;
+          process.stdout.write(
+            `Imported ${imported.imported} images (${imported.failed} unreadable), clustered into run ${runId}, wrote ${rows} rows to ${out} in ${seconds.toFixed(1)} s\n`,
+          );
+          if (metrics) process.stdout.write(`CA ${metrics.ca.toFixed(4)}  NMI ${metrics.nmi.toFixed(4)}  AMI ${metrics.ami.toFixed(4)}  ARI ${metrics.ari.toFixed(4)}\n`);
+        });
+        return 0;
+      }
+      case 'import': {
+        const folder = rest[0];
+        if (!folder) throw new UsageError('import needs the folder of images: specimen-sorter import <folder> --project <dir>');
+        const projectFolder = required(values, 'project', 'import');
+        const summary = await withProject(projectFolder, (project) => runImport(project, folder, Boolean(values['labels-from-folders'])));
+        if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+        else process.stdout.write(`Imported ${summary.imported} images; ${summary.failed} could not be read.\n`);
+        return 0;
+      }
+      case 'embed': {
+        const projectFolder = required(values, 'project', 'embed');
+        const summary = await withProject(projectFolder, async (project) => (await runEmbed(project, values.model)).summary);
+        process.stdout.write(
+          `Embedded ${summary.embedded} images with ${summary.modelId} on ${summary.runtime} in ${summary.seconds.toFixed(1)} s (${summary.cached} already cached, ${summary.failed} failed).\n`,
+        );
+        return 0;
+      }
+      case 'cluster': {
+        const projectFolder = required(values, 'project', 'cluster');
+        method(values);
+        const result = await withProject(projectFolder, (project) => runCluster(project, values, values.model));
+        process.stdout.write(`Clustering run ${result.runId}: ${result.clusterCount} clusters.\n`);
+        if (result.metrics) process.stdout.write(`ARI against known labels: ${result.metrics.ari.toFixed(4)}\n`);
+        return 0;
+      }
+      case 'evaluate': {
+        const projectFolder = required(values, 'project', 'evaluate');
+        await withProject(projectFolder, async (project) => printEvaluation(project, Boolean(values.json)));
+        return 0;
+      }
+      case 'export': {
+        const projectFolder = required(values, 'project', 'export');
+        const out = required(values, 'out', 'export');
+        const rows = await withProject(projectFolder, (project) => writeCsv(project, out));
+        process.stdout.write(`Wrote ${rows} rows to ${out}\n`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`Error: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** Entry point of the bundled CLI. */
+export function runCli(): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      process.stderr.write(`Error: ${(error as Error).stack ?? error}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

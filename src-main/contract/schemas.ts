@@ -1,0 +1,50 @@
+/** Runtime validation of every request, because the renderer is untrusted. Mirrors `api.ts`. */
+import { z } from 'zod';
+import type { Channel, RequestOf } from './api';
+
+const empty = z.object({}).strict();
+
+/** One schema per channel; a request that fails its schema is rejected before any handler runs. */
+export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
+  'project:info': empty,
+  'images:list': z
+    .object({
+      offset: z.number().int().min(0),
+      limit: z.number().int().min(1).max(5000),
+      clusterId: z.number().int().min(1).optional(),
+    })
+    .strict(),
+  'import:pick-folder': empty,
+  'import:start': z.object({ folder: z.string().min(1).max(4096), labelsFromFolders: z.boolean() }).strict(),
+  'clusters:run': z
+    .object({
+      method: z.literal('kmeans'),
+      k: z.number().int().min(1).max(100_000),
+      seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    })
+    .strict(),
+  'clusters:latest': empty,
+  'clusters:rename': z
+    .object({ runId: z.number().int().min(1), clusterId: z.number().int().min(1), name: z.string().max(200) })
+    .strict(),
+  'export:csv': empty,
+  'jobs:active': empty,
+  'jobs:cancel': z.object({ jobId: z.string().min(1).max(100) }).strict(),
+};
+
+/** Validates a request for `channel`; throws an Error naming the first problem. */
+export function parseRequest<C extends Channel>(channel: C, request: unknown): RequestOf<C> {
+  const schema = requestSchemas[channel] as z.ZodType<RequestOf<C>> | undefined;
+  if (!schema) throw new Error(`Unknown channel: ${String(channel)}`);
+  const result = schema.safeParse(request);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(`Invalid request for ${channel}: ${issue.path.join('.') || 'request'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** True when `name` is a known channel. */
+export function isChannel(name: string): name is Channel {
+  return Object.hasOwn(requestSchemas, name);
+}

@@ -1,0 +1,110 @@
+/** Loads a backbone from a path: an ONNX file, or a TF.js model folder (or its model.json). */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { PixelPreprocessing } from '../images/decode';
+import { type Backbone, IMAGENET_ONNX_PREPROCESSING, KERAS_TFJS_PREPROCESSING } from './backbone';
+
+/**
+ * Optional `specimen-sorter.json` beside the model (or `<model>.onnx.json`), overriding the defaults:
+ * `{ "name": "...", "preprocessing": { "size": 224, "mean": [...], ... }, "featureTensor": "...", "featureLayer": "..." }`.
+ */
+export interface BackboneManifest {
+  name?: string;
+  preprocessing?: Partial<PixelPreprocessing>;
+  /** ONNX: name of a [batch, channels, h, w] tensor to pool, when automatic detection picks the wrong one. */
+  featureTensor?: string;
+  /** TF.js: name of the layer whose output is the feature vector. */
+  featureLayer?: string;
+}
+
+/** Where a model lives on disk and in which format. */
+export interface ResolvedModelPath {
+  format: 'onnx' | 'tfjs';
+  /** The .onnx file or the model.json file. */
+  file: string;
+  manifestFile: string;
+}
+
+/** Works out a model's format from a path, with a clear error for anything else. */
+export async function resolveModelPath(modelPath: string): Promise<ResolvedModelPath> {
+  const absolute = path.resolve(modelPath);
+  let stat;
+  try {
+    stat = await fs.stat(absolute);
+  } catch {
+    throw new Error(`Model not found: ${absolute}. Give the path of an .onnx file or of a TF.js model folder (with model.json).`);
+  }
+  if (stat.isDirectory()) {
+    const modelJson = path.join(absolute, 'model.json');
+    try {
+      await fs.access(modelJson);
+      return { format: 'tfjs', file: modelJson, manifestFile: path.join(absolute, 'specimen-sorter.json') };
+    } catch {
+      const onnxFiles = (await fs.readdir(absolute)).filter((name) => name.endsWith('.onnx'));
+      if (onnxFiles.length === 1) {
+        const file = path.join(absolute, onnxFiles[0]!);
+        return { format: 'onnx', file, manifestFile: `${file}.json` };
+      }
+      throw new Error(`No model in ${absolute}: expected model.json (TF.js) or exactly one .onnx file.`);
+    }
+  }
+  if (absolute.endsWith('.onnx')) return { format: 'onnx', file: absolute, manifestFile: `${absolute}.json` };
+  if (path.basename(absolute) === 'model.json') {
+    return { format: 'tfjs', file: absolute, manifestFile: path.join(path.dirname(absolute), 'specimen-sorter.json') };
+  }
+  throw new Error(`Unsupported model file: ${absolute}. Use an .onnx file or a TF.js model.json.`);
+}
+
+async function readManifest(file: string): Promise<BackboneManifest> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as BackboneManifest;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new Error(`Cannot read the model manifest ${file}: ${(error as Error).message}`);
+  }
+}
+
+async function hashFiles(files: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(await fs.readFile(file));
+  return hash.digest('hex');
+}
+
+/**
+ * Loads a backbone on the fastest runtime for its format.
+ *
+ * const backbone = await loadBackbone('../shared/models/mobilenetv2-12-int8/mobilenetv2-12-int8.onnx')
+ * // { id: 'mobilenetv2-12-int8-83530ad811bc', dims: 1280, runtime: 'onnxruntime-cpu', ... }
+ */
+export async function loadBackbone(modelPath: string): Promise<Backbone> {
+  const resolved = await resolveModelPath(modelPath);
+  const manifest = await readManifest(resolved.manifestFile);
+  if (resolved.format === 'onnx') {
+    const bytes = await fs.readFile(resolved.file);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const baseName = path.basename(resolved.file, '.onnx');
+    const preprocessing = { ...IMAGENET_ONNX_PREPROCESSING, ...manifest.preprocessing };
+    const { loadOnnxBackbone } = await import('./onnx-backbone');
+    return loadOnnxBackbone(
+      bytes,
+      { id: `${baseName}-${sha256.slice(0, 12)}`, name: manifest.name ?? baseName, source: resolved.file },
+      preprocessing,
+      manifest.featureTensor,
+    );
+  }
+  const modelJson = JSON.parse(await fs.readFile(resolved.file, 'utf8'));
+  const shards: string[] = (modelJson.weightsManifest ?? []).flatMap((group: { paths: string[] }) =>
+    group.paths.map((shard) => path.join(path.dirname(resolved.file), shard)),
+  );
+  const sha256 = await hashFiles([resolved.file, ...shards]);
+  const baseName = path.basename(path.dirname(resolved.file));
+  const preprocessing = { ...KERAS_TFJS_PREPROCESSING, ...manifest.preprocessing };
+  const { loadTfjsBackbone } = await import('./tfjs-backbone');
+  return loadTfjsBackbone(
+    resolved.file,
+    { id: `${baseName}-${sha256.slice(0, 12)}`, name: manifest.name ?? baseName, source: path.dirname(resolved.file) },
+    preprocessing,
+    manifest.featureLayer,
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * Runs a TF.js layers model as a feature extractor with @tensorflow/tfjs on the WebAssembly backend
+ * (pure-JS cpu as the last resort). Classifier heads (trailing Dense, Dropout, Activation layers, or a
+ * nested Sequential made only of them) are dropped, so the output is the pooled penultimate layer.
+ */
+import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { PixelPreprocessing } from '../images/decode';
+import type { Backbone, BackboneRuntime } from './backbone';
+
+type Tf = typeof import('@tensorflow/tfjs');
+type LayersModel = import('@tensorflow/tfjs').LayersModel;
+type Layer = import('@tensorflow/tfjs').layers.Layer;
+
+const HEAD_LAYERS = new Set(['Dense', 'Dropout', 'Activation', 'Softmax', 'Flatten']);
+
+let backendReady: Promise<{ tf: Tf; runtime: BackboneRuntime }> | undefined;
+
+async function readyTf(): Promise<{ tf: Tf; runtime: BackboneRuntime }> {
+  backendReady ??= (async () => {
+    const tf = await import('@tensorflow/tfjs');
+    try {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const require = createRequire(import.meta.url);
+      const wasmFolder = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      wasm.setWasmPaths(`${wasmFolder}${path.sep}`);
+      if (await tf.setBackend('wasm')) return { tf, runtime: 'tfjs-wasm' as const };
+    } catch {
+      // Fall through to the pure-JS backend below.
+    }
+    await tf.setBackend('cpu');
+    return { tf, runtime: 'tfjs-cpu' as const };
+  })();
+  return backendReady;
+}
+
+/** Reads a TF.js model folder's model.json and weight shards into memory. */
+async function readModelArtifacts(modelJsonPath: string) {
+  const json = JSON.parse(await fs.readFile(modelJsonPath, 'utf8'));
+  const folder = path.dirname(modelJsonPath);
+  const weightSpecs = [];
+  const shards: Buffer[] = [];
+  for (const group of json.weightsManifest ?? []) {
+    weightSpecs.push(...group.weights);
+    for (const shard of group.paths) shards.push(await fs.readFile(path.join(folder, shard)));
+  }
+  const weights = Buffer.concat(shards);
+  return {
+    modelTopology: json.modelTopology,
+    weightSpecs,
+    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+  };
+}
+
+function isHead(layer: Layer): boolean {
+  if (HEAD_LAYERS.has(layer.getClassName())) return true;
+  const nested = (layer as unknown as { layers?: Layer[] }).layers;
+  return Array.isArray(nested) && nested.length > 0 && nested.every(isHead);
+}
+
+/** Loads a TF.js layers model folder (`model.json` plus weights) as a feature extractor. */
+export async function loadTfjsBackbone(
+  modelJsonPath: string,
+  identity: { id: string; name: string; source: string },
+  preprocessing: PixelPreprocessing,
+  featureLayer?: string,
+): Promise<Backbone> {
+  const { tf, runtime } = await readyTf();
+  const artifacts = await readModelArtifacts(modelJsonPath);
+  const model: LayersModel = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  let apply: (input: import('@tensorflow/tfjs').Tensor) => import('@tensorflow/tfjs').Tensor;
+  if (featureLayer) {
+    const features = tf.model({ inputs: model.inputs, outputs: model.getLayer(featureLayer).output as import('@tensorflow/tfjs').SymbolicTensor });
+    apply = (input) => features.predict(input) as import('@tensorflow/tfjs').Tensor;
+  } else {
+    const kept = [...model.layers];
+    while (kept.length > 1 && isHead(kept.at(-1)!)) kept.pop();
+    apply = (input) => kept.reduce((value, layer) => layer.apply(value) as import('@tensorflow/tfjs').Tensor, input);
+  }
+  const { size } = preprocessing;
+  const dims = tf.tidy(() => apply(tf.zeros([1, size, size, 3])).shape.at(-1)!);
+  return {
+    ...identity,
+    format: 'tfjs',
+    runtime,
+    dims,
+    preprocessing,
+    async embed(batch, count) {
+      const output = tf.tidy(() => apply(tf.tensor4d(batch, [count, size, size, 3])).reshape([count, dims]));
+      const data = (await output.data()) as Float32Array;
+      output.dispose();
+      return new Float32Array(data);
+    },
+    async dispose() {
+      model.dispose();
+    },
+  };
+}

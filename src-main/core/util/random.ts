@@ -1,0 +1,26 @@
+/** A seeded pseudo-random source: `random()` returns a float in [0, 1). */
+export type RandomSource = () => number;
+
+/**
+ * Mulberry32: a small, fast 32-bit generator; the same seed gives the same sequence on every platform.
+ *
+ * const random = seededRandom(42); random() // 0.6011037519201636
+ */
+export function seededRandom(seed: number): RandomSource {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Derives an independent seed for restart `index` from a base seed, so restarts do not share streams. */
+export function deriveSeed(seed: number, index: number): number {
+  let h = (seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}

@@ -1,0 +1,86 @@
+/** Numbered schema migrations; `PRAGMA user_version` records how many have run. Never edit a shipped one: add the next. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the first schema.
+  `
+  CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    file_name TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    sha256 TEXT,
+    size_bytes INTEGER,
+    width INTEGER,
+    height INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    error TEXT,
+    imported_at TEXT NOT NULL
+  );
+  CREATE INDEX images_sha256 ON images (sha256);
+  CREATE TABLE species (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    color TEXT
+  );
+  CREATE TABLE labels (
+    image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+    species_id INTEGER NOT NULL REFERENCES species (id) ON DELETE CASCADE,
+    source TEXT NOT NULL CHECK (source IN ('folder', 'csv', 'user', 'model')),
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE models (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    format TEXT NOT NULL,
+    dims INTEGER NOT NULL,
+    preprocessing TEXT NOT NULL,
+    added_at TEXT NOT NULL
+  );
+  CREATE TABLE embeddings (
+    sha256 TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    dims INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (sha256, model_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE cluster_runs (
+    id INTEGER PRIMARY KEY,
+    method TEXT NOT NULL,
+    k INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    model_id TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    metrics TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE assignments (
+    run_id INTEGER NOT NULL REFERENCES cluster_runs (id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    cluster_id INTEGER NOT NULL,
+    distance REAL NOT NULL,
+    PRIMARY KEY (run_id, image_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX assignments_cluster ON assignments (run_id, cluster_id);
+  CREATE TABLE cluster_names (
+    run_id INTEGER NOT NULL REFERENCES cluster_runs (id) ON DELETE CASCADE,
+    cluster_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (run_id, cluster_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'cancelled', 'failed', 'interrupted')),
+    parameters TEXT NOT NULL,
+    fraction REAL NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+  );
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,132 @@
+/**
+ * The implementation of every contract channel over an open project. Electron's IPC wiring and the local
+ * bridge both call these, after validating the request, so the renderer meets the same code either way.
+ */
+import path from 'node:path';
+import type { Channel, ClusterCard, ReplyOf, RequestOf } from '../contract/api';
+import { clusterProject } from './cluster-service';
+import { embedMissing } from './embed-service';
+import { buildImageCsv } from './export-service';
+import { importFolder } from './import-service';
+import type { Project } from './project';
+import { defaultClusterName } from './project-store';
+
+/** One async function per channel. */
+export type ApiHandlers = { [C in Channel]: (request: RequestOf<C>) => Promise<ReplyOf<C>> };
+
+/** What differs between Electron and the bridge. */
+export interface Platform {
+  /** Opens a folder dialog; absent where there is none (the browser). */
+  pickFolder?: () => Promise<string | null>;
+}
+
+/** Builds the handlers for a project. */
+export function createApiHandlers(project: Project, platform: Platform = {}): ApiHandlers {
+  const { store, jobs } = project;
+  return {
+    async 'project:info'() {
+      const counts = store.counts();
+      const modelPath = project.modelPath();
+      const run = store.latestRun();
+      return {
+        folder: project.folder,
+        ...counts,
+        embeddedCount: run ? store.embeddedCount(run.modelId) : 0,
+        model: modelPath ? { path: modelPath, name: path.basename(modelPath) } : null,
+        canPickFolders: Boolean(platform.pickFolder),
+      };
+    },
+
+    async 'images:list'({ offset, limit, clusterId }) {
+      return store.listImages(offset, limit, clusterId);
+    },
+
+    async 'import:pick-folder'() {
+      return { folder: platform.pickFolder ? await platform.pickFolder() : null };
+    },
+
+    async 'import:start'({ folder, labelsFromFolders }) {
+      const jobId = jobs.start('import', { folder, labelsFromFolders }, async ({ signal, report }) => {
+        const summary = await importFolder(store, folder, {
+          labelsFromFolders,
+          thumbnailPath: (sha256) => project.thumbnailPath(sha256),
+          signal,
+          onProgress: report,
+        });
+        const failures = summary.failed > 0 ? `; ${summary.failed} could not be read (see the gallery for reasons)` : '';
+        return `Imported ${summary.imported} images${failures}.`;
+      });
+      return { jobId };
+    },
+
+    async 'clusters:run'({ method, k, seed = 0 }) {
+      const jobId = jobs.start('cluster', { method, k, seed }, async ({ signal, report }) => {
+        const backbone = await project.backbone();
+        const embedded = await embedMissing(store, backbone, {
+          signal,
+          onProgress: (progress) => report({ fraction: progress.fraction * 0.7, message: progress.message }),
+        });
+        const { metrics } = await clusterProject(store, backbone.id, {
+          method,
+          k,
+          seed,
+          signal,
+          onProgress: (progress) => report({ fraction: 0.7 + progress.fraction * 0.3, message: progress.message }),
+        });
+        const scores = metrics ? ` ARI ${metrics.ari.toFixed(3)} against folder labels.` : '';
+        return `Made ${k} clusters of ${store.embeddedCount(backbone.id)} images (${embedded.embedded} newly embedded).${scores}`;
+      });
+      return { jobId };
+    },
+
+    async 'clusters:latest'() {
+      const run = store.latestRun();
+      if (!run) return { run: null, clusters: [] };
+      const names = store.clusterNames(run.id);
+      const clusters: ClusterCard[] = [];
+      for (const [clusterId, members] of store.clusterMembers(run.id)) {
+        const counts = new Map<string, number>();
+        let labeled = 0;
+        for (const member of members) {
+          if (member.species === null) continue;
+          labeled++;
+          counts.set(member.species, (counts.get(member.species) ?? 0) + 1);
+        }
+        let topSpecies: string | null = null;
+        let topCount = 0;
+        for (const [species, count] of counts) {
+          if (count > topCount) [topSpecies, topCount] = [species, count];
+        }
+        clusters.push({
+          clusterId,
+          name: names.get(clusterId) ?? defaultClusterName(clusterId),
+          size: members.length,
+          imageIds: members.slice(0, 12).map((member) => member.imageId),
+          topSpecies,
+          purity: labeled > 0 ? topCount / labeled : null,
+        });
+      }
+      clusters.sort((a, b) => b.size - a.size || a.clusterId - b.clusterId);
+      return { run, clusters };
+    },
+
+    async 'clusters:rename'({ runId, clusterId, name }) {
+      if (!store.run(runId)) throw new Error(`Clustering run ${runId} does not exist; cluster again and retry.`);
+      return { name: store.renameCluster(runId, clusterId, name) };
+    },
+
+    async 'export:csv'() {
+      const { csv, rows } = buildImageCsv(store);
+      const stamp = new Date().toISOString().slice(0, 10);
+      return { fileName: `${path.basename(project.folder)}-clusters-${stamp}.csv`, csv, rows };
+    },
+
+    async 'jobs:active'() {
+      return { jobs: jobs.active() };
+    },
+
+    async 'jobs:cancel'({ jobId }) {
+      return { cancelled: jobs.cancel(jobId) };
+    },
+  };
+}

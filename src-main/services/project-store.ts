@@ -1,0 +1,305 @@
+/** Typed queries over a project database. One instance per connection; no business logic here. */
+import type { ClusterMethod, ClusterMetrics, ClusterRunInfo, ImageView } from '../contract/api';
+import { nowIso, type ProjectDatabase } from '../db/database';
+
+/** An image row as stored. */
+export interface StoredImage {
+  id: number;
+  path: string;
+  fileName: string;
+  folder: string;
+  sha256: string | null;
+  sizeBytes: number | null;
+  status: 'ok' | 'error';
+  error: string | null;
+}
+
+/** What import writes for one file. */
+export interface ImageRecord {
+  path: string;
+  fileName: string;
+  folder: string;
+  sha256: string | null;
+  sizeBytes: number | null;
+  width: number | null;
+  height: number | null;
+  status: 'ok' | 'error';
+  error: string | null;
+}
+
+/** Where a label came from: a folder name, a CSV, a person, or the model. */
+export type LabelSource = 'folder' | 'csv' | 'user' | 'model';
+
+/** A row of the per-image export. */
+export interface ExportRow {
+  path: string;
+  fileName: string;
+  sha256: string | null;
+  status: string;
+  error: string | null;
+  clusterId: number | null;
+  clusterName: string | null;
+  distance: number | null;
+  speciesLabel: string | null;
+  labelSource: string | null;
+}
+
+interface RunRow {
+  id: number;
+  method: ClusterMethod;
+  k: number;
+  seed: number;
+  model_id: string;
+  created_at: string;
+  metrics: string | null;
+}
+
+function toRunInfo(row: RunRow): ClusterRunInfo {
+  return {
+    id: row.id,
+    method: row.method,
+    k: row.k,
+    seed: row.seed,
+    modelId: row.model_id,
+    createdAt: row.created_at,
+    metrics: row.metrics ? (JSON.parse(row.metrics) as ClusterMetrics) : null,
+  };
+}
+
+/** Default display name of a cluster that has not been renamed. */
+export function defaultClusterName(clusterId: number): string {
+  return `Cluster ${clusterId}`;
+}
+
+/** Reads and writes a project's tables. */
+export class ProjectStore {
+  constructor(readonly database: ProjectDatabase) {}
+
+  /** Inserts or replaces images by path, in one transaction; returns their ids in order. */
+  upsertImages(records: ImageRecord[]): number[] {
+    const statement = this.database.prepare(`
+      INSERT INTO images (path, file_name, folder, sha256, size_bytes, width, height, status, error, imported_at)
+      VALUES (@path, @fileName, @folder, @sha256, @sizeBytes, @width, @height, @status, @error, @importedAt)
+      ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, size_bytes = excluded.size_bytes,
+        width = excluded.width, height = excluded.height, status = excluded.status, error = excluded.error,
+        imported_at = excluded.imported_at
+      RETURNING id`);
+    const importedAt = nowIso();
+    return this.database.transaction(() =>
+      records.map((record) => (statement.get({ ...record, importedAt }) as { id: number }).id),
+    )();
+  }
+
+  /** Sets labels for images, creating species as needed; replaces an earlier label of each image. */
+  setLabels(labels: { imageId: number; species: string }[], source: LabelSource): void {
+    const insertSpecies = this.database.prepare('INSERT INTO species (name) VALUES (?) ON CONFLICT (name) DO NOTHING');
+    const speciesId = this.database.prepare('SELECT id FROM species WHERE name = ?').pluck();
+    const upsert = this.database.prepare(`
+      INSERT INTO labels (image_id, species_id, source, created_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (image_id) DO UPDATE SET species_id = excluded.species_id, source = excluded.source, created_at = excluded.created_at`);
+    const createdAt = nowIso();
+    this.database.transaction(() => {
+      for (const { imageId, species } of labels) {
+        insertSpecies.run(species);
+        upsert.run(imageId, speciesId.get(species), source, createdAt);
+      }
+    })();
+  }
+
+  /** Counts for the project overview. */
+  counts(): { imageCount: number; failedCount: number; labeledCount: number; speciesCount: number } {
+    return this.database
+      .prepare(`SELECT
+        (SELECT count(*) FROM images) AS imageCount,
+        (SELECT count(*) FROM images WHERE status = 'error') AS failedCount,
+        (SELECT count(*) FROM labels) AS labeledCount,
+        (SELECT count(*) FROM species WHERE id IN (SELECT species_id FROM labels)) AS speciesCount`)
+      .get() as { imageCount: number; failedCount: number; labeledCount: number; speciesCount: number };
+  }
+
+  /** Number of readable images with an embedding from `modelId`. */
+  embeddedCount(modelId: string): number {
+    return this.database
+      .prepare(`SELECT count(*) FROM images i WHERE i.status = 'ok'
+        AND EXISTS (SELECT 1 FROM embeddings e WHERE e.sha256 = i.sha256 AND e.model_id = ?)`)
+      .pluck()
+      .get(modelId) as number;
+  }
+
+  /** Readable images whose content has no embedding from `modelId` yet, one row per distinct content hash. */
+  imagesMissingEmbedding(modelId: string): { path: string; sha256: string }[] {
+    return this.database
+      .prepare(`SELECT min(path) AS path, sha256 FROM images i WHERE status = 'ok'
+        AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.sha256 = i.sha256 AND e.model_id = ?)
+        GROUP BY sha256 ORDER BY min(id)`)
+      .all(modelId) as { path: string; sha256: string }[];
+  }
+
+  /** Marks every image with this content as unreadable, with a reason. */
+  markContentUnreadable(sha256: string, reason: string): void {
+    this.database.prepare("UPDATE images SET status = 'error', error = ? WHERE sha256 = ?").run(reason, sha256);
+  }
+
+  /** Records a backbone so runs can name it. */
+  saveModel(model: { id: string; name: string; source: string; format: string; dims: number; preprocessing: unknown }): void {
+    this.database
+      .prepare(`INSERT INTO models (id, name, source, format, dims, preprocessing, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET source = excluded.source`)
+      .run(model.id, model.name, model.source, model.format, model.dims, JSON.stringify(model.preprocessing), nowIso());
+  }
+
+  /** Stores embeddings in one transaction. */
+  putEmbeddings(modelId: string, dims: number, items: { sha256: string; vector: Float32Array }[]): void {
+    const statement = this.database.prepare(
+      'INSERT OR REPLACE INTO embeddings (sha256, model_id, dims, vector) VALUES (?, ?, ?, ?)',
+    );
+    this.database.transaction(() => {
+      for (const { sha256, vector } of items) {
+        statement.run(sha256, modelId, dims, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+      }
+    })();
+  }
+
+  /** Embeddings of every readable image (by image id, in id order) for one model. */
+  embeddingsForImages(modelId: string): { imageIds: number[]; dims: number; data: Float32Array } {
+    const rows = this.database
+      .prepare(`SELECT i.id AS imageId, e.dims AS dims, e.vector AS vector FROM images i
+        JOIN embeddings e ON e.sha256 = i.sha256 AND e.model_id = ? WHERE i.status = 'ok' ORDER BY i.id`)
+      .all(modelId) as { imageId: number; dims: number; vector: Buffer }[];
+    const dims = rows[0]?.dims ?? 0;
+    const data = new Float32Array(rows.length * dims);
+    rows.forEach((row, index) => {
+      data.set(new Float32Array(row.vector.buffer, row.vector.byteOffset, dims), index * dims);
+    });
+    return { imageIds: rows.map((row) => row.imageId), dims, data };
+  }
+
+  /** Saves a clustering run and its assignments (cluster ids 1-based) in one transaction; returns the run id. */
+  saveRun(
+    run: { method: ClusterMethod; k: number; seed: number; modelId: string; parameters: unknown },
+    assignments: { imageId: number; clusterId: number; distance: number }[],
+  ): number {
+    return this.database.transaction(() => {
+      const runId = Number(
+        this.database
+          .prepare('INSERT INTO cluster_runs (method, k, seed, model_id, parameters, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(run.method, run.k, run.seed, run.modelId, JSON.stringify(run.parameters), nowIso()).lastInsertRowid,
+      );
+      const insert = this.database.prepare('INSERT INTO assignments (run_id, image_id, cluster_id, distance) VALUES (?, ?, ?, ?)');
+      for (const item of assignments) insert.run(runId, item.imageId, item.clusterId, item.distance);
+      return runId;
+    })();
+  }
+
+  /** Stores a run's scores. */
+  setRunMetrics(runId: number, metrics: ClusterMetrics): void {
+    this.database.prepare('UPDATE cluster_runs SET metrics = ? WHERE id = ?').run(JSON.stringify(metrics), runId);
+  }
+
+  /** The newest run, or null. */
+  latestRun(): ClusterRunInfo | null {
+    const row = this.database.prepare('SELECT * FROM cluster_runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+    return row ? toRunInfo(row) : null;
+  }
+
+  /** A run by id, or null. */
+  run(runId: number): ClusterRunInfo | null {
+    const row = this.database.prepare('SELECT * FROM cluster_runs WHERE id = ?').get(runId) as RunRow | undefined;
+    return row ? toRunInfo(row) : null;
+  }
+
+  /** Pairs of (known species label, cluster id) for every labeled image assigned in a run. */
+  labeledAssignments(runId: number): { species: string; clusterId: number }[] {
+    return this.database
+      .prepare(`SELECT s.name AS species, a.cluster_id AS clusterId FROM assignments a
+        JOIN labels l ON l.image_id = a.image_id JOIN species s ON s.id = l.species_id
+        WHERE a.run_id = ? ORDER BY a.image_id`)
+      .all(runId) as { species: string; clusterId: number }[];
+  }
+
+  /** Per-cluster members of a run, nearest to the center first. */
+  clusterMembers(runId: number): Map<number, { imageId: number; distance: number; species: string | null }[]> {
+    const rows = this.database
+      .prepare(`SELECT a.cluster_id AS clusterId, a.image_id AS imageId, a.distance AS distance, s.name AS species
+        FROM assignments a LEFT JOIN labels l ON l.image_id = a.image_id LEFT JOIN species s ON s.id = l.species_id
+        WHERE a.run_id = ? ORDER BY a.cluster_id, a.distance`)
+      .all(runId) as { clusterId: number; imageId: number; distance: number; species: string | null }[];
+    const members = new Map<number, { imageId: number; distance: number; species: string | null }[]>();
+    for (const row of rows) {
+      let list = members.get(row.clusterId);
+      if (!list) members.set(row.clusterId, (list = []));
+      list.push({ imageId: row.imageId, distance: row.distance, species: row.species });
+    }
+    return members;
+  }
+
+  /** Custom cluster names of a run. */
+  clusterNames(runId: number): Map<number, string> {
+    const rows = this.database.prepare('SELECT cluster_id, name FROM cluster_names WHERE run_id = ?').all(runId) as {
+      cluster_id: number;
+      name: string;
+    }[];
+    return new Map(rows.map((row) => [row.cluster_id, row.name]));
+  }
+
+  /** Renames a cluster; an empty name restores the default. */
+  renameCluster(runId: number, clusterId: number, name: string): string {
+    const trimmed = name.trim();
+    if (trimmed === '') {
+      this.database.prepare('DELETE FROM cluster_names WHERE run_id = ? AND cluster_id = ?').run(runId, clusterId);
+      return defaultClusterName(clusterId);
+    }
+    this.database
+      .prepare('INSERT INTO cluster_names (run_id, cluster_id, name) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET name = excluded.name')
+      .run(runId, clusterId, trimmed);
+    return trimmed;
+  }
+
+  /** A page of images with their labels and their cluster in the latest run. */
+  listImages(offset: number, limit: number, clusterId?: number): { total: number; images: ImageView[] } {
+    const runId = this.latestRun()?.id ?? -1;
+    const filter = clusterId === undefined ? '' : 'WHERE a.cluster_id = @clusterId';
+    const total = this.database
+      .prepare(`SELECT count(*) FROM images i LEFT JOIN assignments a ON a.image_id = i.id AND a.run_id = @runId ${filter}`)
+      .pluck()
+      .get({ runId, clusterId }) as number;
+    const images = this.database
+      .prepare(`SELECT i.id, i.path, i.file_name AS fileName, i.status, i.error, s.name AS speciesLabel,
+          l.source AS labelSource, a.cluster_id AS clusterId
+        FROM images i LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN species s ON s.id = l.species_id
+        LEFT JOIN assignments a ON a.image_id = i.id AND a.run_id = @runId ${filter}
+        ORDER BY i.id LIMIT @limit OFFSET @offset`)
+      .all({ runId, clusterId, limit, offset }) as ImageView[];
+    return { total, images };
+  }
+
+  /** One image's stored row, or null. */
+  image(imageId: number): StoredImage | null {
+    const row = this.database
+      .prepare(`SELECT id, path, file_name AS fileName, folder, sha256, size_bytes AS sizeBytes, status, error FROM images WHERE id = ?`)
+      .get(imageId) as StoredImage | undefined;
+    return row ?? null;
+  }
+
+  /** Every image with its assignment in run `runId` (or none), for the CSV export. */
+  exportRows(runId: number | null): ExportRow[] {
+    return this.database
+      .prepare(`SELECT i.path, i.file_name AS fileName, i.sha256, i.status, i.error, a.cluster_id AS clusterId,
+          n.name AS clusterName, a.distance, s.name AS speciesLabel, l.source AS labelSource
+        FROM images i LEFT JOIN assignments a ON a.image_id = i.id AND a.run_id = @runId
+        LEFT JOIN cluster_names n ON n.run_id = @runId AND n.cluster_id = a.cluster_id
+        LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN species s ON s.id = l.species_id
+        ORDER BY i.id`)
+      .all({ runId: runId ?? -1 }) as ExportRow[];
+  }
+
+  /** Reads a setting, or null. */
+  setting(key: string): string | null {
+    return (this.database.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string | undefined) ?? null;
+  }
+
+  /** Writes a setting. */
+  setSetting(key: string, value: string): void {
+    this.database.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value').run(key, value);
+  }
+}

@@ -1,0 +1,82 @@
+/** A project: a folder holding `project.sqlite` and a thumbnail cache, with its store, jobs and backbone. */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Backbone } from '../core/backbones/backbone';
+import { loadBackbone } from '../core/backbones/load-backbone';
+import { openDatabase } from '../db/database';
+import { JobRunner } from './job-runner';
+import { ProjectStore } from './project-store';
+
+/** Where the app's own files are, for finding bundled models. */
+export interface AppPaths {
+  appRoot: string;
+  resourcesPath?: string;
+}
+
+/** Setting key of the model path a project clusters with. */
+export const MODEL_SETTING = 'model.path';
+
+/** An open project. Close it when done. */
+export class Project {
+  readonly store: ProjectStore;
+  readonly jobs: JobRunner;
+  #backbones = new Map<string, Promise<Backbone>>();
+
+  private constructor(
+    readonly folder: string,
+    readonly defaultModelPath: string | null,
+  ) {
+    mkdirSync(path.join(folder, 'thumbnails'), { recursive: true });
+    const database = openDatabase(path.join(folder, 'project.sqlite'));
+    this.store = new ProjectStore(database);
+    this.jobs = new JobRunner(database);
+  }
+
+  /** Opens the project in `folder`, creating the folder and database when missing. */
+  static open(folder: string, defaultModelPath: string | null = null): Project {
+    const absolute = path.resolve(folder);
+    try {
+      mkdirSync(absolute, { recursive: true });
+    } catch (error) {
+      throw new Error(`Cannot create the project folder ${absolute}: ${(error as Error).message}`);
+    }
+    return new Project(absolute, defaultModelPath);
+  }
+
+  /** Path of the thumbnail for a content hash. */
+  thumbnailPath(sha256: string): string {
+    return path.join(this.folder, 'thumbnails', `${sha256}.jpg`);
+  }
+
+  /** The model this project embeds with: the one last used, else the app's default. */
+  modelPath(): string | null {
+    return this.store.setting(MODEL_SETTING) ?? this.defaultModelPath;
+  }
+
+  /** Loads (once) and returns a backbone; remembers it as the project's model. */
+  backbone(modelPath?: string): Promise<Backbone> {
+    const chosen = modelPath ? path.resolve(modelPath) : this.modelPath();
+    if (!chosen) {
+      return Promise.reject(
+        new Error('No image model found. Pass --model <path to an .onnx file or TF.js folder>, or set SPECIMEN_SORTER_MODEL.'),
+      );
+    }
+    let loading = this.#backbones.get(chosen);
+    if (!loading) {
+      loading = loadBackbone(chosen);
+      loading.catch(() => this.#backbones.delete(chosen));
+      this.#backbones.set(chosen, loading);
+    }
+    return loading.then((backbone) => {
+      if (modelPath) this.store.setSetting(MODEL_SETTING, chosen);
+      return backbone;
+    });
+  }
+
+  /** Cancels jobs, frees models and closes the database. */
+  async close(): Promise<void> {
+    await this.jobs.shutdown();
+    for (const loading of this.#backbones.values()) await (await loading.catch(() => null))?.dispose();
+    this.store.database.close();
+  }
+}
