@@ -15,7 +15,7 @@ export function stderrProgress(label: string, stream: NodeJS.WriteStream = proce
       stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}${fraction >= 1 ? '\n' : ''}`);
       return;
     }
-    const step = Math.floor(percent / 5);
+    const step = fraction >= 1 ? 21 : Math.floor(percent / 5);
     if (step === lastStep) return;
     lastStep = step;
     stream.write(`${line}\n`);

@@ -71,7 +71,9 @@ export async function importFolder(store: ProjectStore, folder: string, options:
     while (next < total) {
       throwIfCancelled(signal);
       const entry = entries[next++]!;
-      pending.push(await record(entry));
+      // Await before touching `pending`: a concurrent flush may have replaced the array meanwhile.
+      const result = await record(entry);
+      pending.push(result);
       done++;
       if (pending.length >= BATCH_SIZE) flush();
       if (done % 10 === 0 || done === total) {

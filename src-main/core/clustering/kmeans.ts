@@ -119,7 +119,7 @@ async function kmeansPlusPlus(
         const current = closest[start + row]!;
         for (let trial = 0; trial < trials; trial++) {
           const distance = Math.max(0, norms[start + row]! - 2 * products[row * trials + trial]! + norms[candidateIds[trial]!]!);
-          candidatePotential[trial] += Math.min(current, distance);
+          candidatePotential[trial] = candidatePotential[trial]! + Math.min(current, distance);
         }
       }
     });
@@ -140,8 +140,8 @@ async function kmeansPlusPlus(
 function meanVariance(vectors: VectorSet): number {
   const { data, count, dims } = vectors;
   const mean = new Float64Array(dims);
-  for (let row = 0; row < count; row++) for (let index = 0; index < dims; index++) mean[index] += data[row * dims + index]!;
-  for (let index = 0; index < dims; index++) mean[index] /= count;
+  for (let row = 0; row < count; row++) for (let index = 0; index < dims; index++) mean[index] = mean[index]! + data[row * dims + index]!;
+  for (let index = 0; index < dims; index++) mean[index] = mean[index]! / count;
   let sum = 0;
   for (let row = 0; row < count; row++) {
     for (let index = 0; index < dims; index++) {
@@ -201,10 +201,10 @@ async function lloyd(
     const sizes = new Int32Array(k);
     for (let row = 0; row < count; row++) {
       const center = labels[row]!;
-      sizes[center]++;
+      sizes[center] = sizes[center]! + 1;
       const offset = row * dims;
       const target = center * dims;
-      for (let index = 0; index < dims; index++) sums[target + index] += data[offset + index]!;
+      for (let index = 0; index < dims; index++) sums[target + index] = sums[target + index]! + data[offset + index]!;
     }
     const next = new Float32Array(k * dims);
     const taken = new Set<number>();
@@ -231,8 +231,17 @@ async function lloyd(
     }
     if (iterations % 5 === 0) await yieldToEventLoop();
   }
+  // Exact distances for the final assignment: the product form above loses precision to cancellation.
   const distances = new Float32Array(count);
-  for (let row = 0; row < count; row++) distances[row] = Math.sqrt(squaredDistances[row]!);
+  inertia = 0;
+  for (let row = 0; row < count; row++) {
+    const offset = row * dims;
+    const centerOffset = labels[row]! * dims;
+    let sum = 0;
+    for (let index = 0; index < dims; index++) sum += (data[offset + index]! - centers[centerOffset + index]!) ** 2;
+    inertia += sum;
+    distances[row] = Math.sqrt(sum);
+  }
   return { labels, distances, centers, inertia, iterations };
 }
 

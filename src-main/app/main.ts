@@ -1,0 +1,102 @@
+/**
+ * Electron's main process: the window, the thumbnail protocol and IPC wiring. It only wires; the work is
+ * done by the services, the same ones the command line and the bridge use.
+ */
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, net, protocol, session, shell } from 'electron';
+import type { Envelope } from '../contract/api';
+import { isChannel, parseRequest } from '../contract/schemas';
+import { CONTENT_SECURITY_POLICY } from '../bridge/server';
+import { createApiHandlers } from '../services/api-handlers';
+import { findDefaultModel } from '../services/default-model';
+import { Project } from '../services/project';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rendererIndex = path.join(here, '../renderer/index.html');
+
+protocol.registerSchemesAsPrivileged([{ scheme: 'specimen', privileges: { standard: true, secure: true } }]);
+
+function projectFolderFromArguments(): string {
+  const index = process.argv.indexOf('--project');
+  const given = index >= 0 ? process.argv[index + 1] : undefined;
+  return given ?? path.join(app.getPath('userData'), 'default-project');
+}
+
+function isOurRenderer(url: string | undefined): boolean {
+  return url !== undefined && url.startsWith(pathToFileURL(rendererIndex).href);
+}
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  const project = Project.open(projectFolderFromArguments(), findDefaultModel(app.getAppPath(), process.resourcesPath));
+  let window: BrowserWindow | null = null;
+  const handlers = createApiHandlers(project, {
+    async pickFolder() {
+      const options = { title: 'Import a folder of specimen photos', properties: ['openDirectory' as const] };
+      const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+  });
+
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [`${CONTENT_SECURITY_POLICY.replace("img-src 'self'", "img-src 'self' specimen:")}`] } });
+  });
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+
+  protocol.handle('specimen', (request) => {
+    const match = /^specimen:\/\/thumbnails\/(\d+)$/.exec(request.url);
+    const image = match ? project.store.image(Number(match[1])) : null;
+    if (!image?.sha256 || image.status !== 'ok') return new Response('Not found', { status: 404 });
+    return net.fetch(pathToFileURL(project.thumbnailPath(image.sha256)).href);
+  });
+
+  ipcMain.handle('api:invoke', async (event, channel: unknown, request: unknown): Promise<Envelope<unknown>> => {
+    if (!isOurRenderer(event.senderFrame?.url)) return { ok: false, error: 'Request from an unknown page was refused.' };
+    if (typeof channel !== 'string' || !isChannel(channel)) return { ok: false, error: `Unknown channel ${String(channel)}` };
+    try {
+      const handler = handlers[channel] as (request: unknown) => Promise<unknown>;
+      return { ok: true, value: await handler(parseRequest(channel, request)) };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  });
+
+  project.jobs.subscribe({
+    progress: (payload) => window?.webContents.send('api:event', 'jobs:progress', payload),
+    finished: (payload) => window?.webContents.send('api:event', 'jobs:finished', payload),
+  });
+
+  window = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    title: 'Specimen Sorter',
+    show: false,
+    webPreferences: {
+      preload: path.join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  window.webContents.on('will-navigate', (event) => event.preventDefault());
+  window.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  window.once('ready-to-show', () => window?.show());
+  window.on('closed', () => {
+    window = null;
+  });
+  await window.loadFile(rendererIndex);
+
+  app.on('window-all-closed', () => {
+    void project.close().finally(() => app.quit());
+  });
+}
+
+start().catch((error: Error) => {
+  dialog.showErrorBox('Specimen Sorter could not start', error.message);
+  app.exit(1);
+});

@@ -1,0 +1,120 @@
+/** The project as the renderer sees it: overview, gallery page, clusters, and the running job. */
+import type { ClusterCard, ClusterRunInfo, ImageView, JobFinished, JobKind, JobProgress, ProjectInfo } from '../../../src-main/contract/api';
+import { api } from './api';
+
+/** Page size of the gallery. */
+export const GALLERY_PAGE = 120;
+
+export class ProjectState {
+  info = $state<ProjectInfo | null>(null);
+  images = $state.raw<ImageView[]>([]);
+  imageTotal = $state(0);
+  run = $state<ClusterRunInfo | null>(null);
+  clusters = $state.raw<ClusterCard[]>([]);
+  job = $state<JobProgress | null>(null);
+  /** The last message for the user: what finished, or what went wrong and what to do. */
+  notice = $state<{ kind: 'info' | 'error'; text: string } | null>(null);
+  #galleryLimit = GALLERY_PAGE;
+
+  constructor() {
+    api.on('jobs:progress', (progress) => {
+      this.job = progress;
+    });
+    api.on('jobs:finished', (finished) => void this.#onFinished(finished));
+  }
+
+  async #onFinished(finished: JobFinished): Promise<void> {
+    this.job = null;
+    this.notice = { kind: finished.status === 'failed' ? 'error' : 'info', text: finished.message };
+    await this.refresh();
+  }
+
+  /** Reloads everything shown. */
+  async refresh(): Promise<void> {
+    try {
+      const [info, page, latest, active] = await Promise.all([
+        api.invoke('project:info', {}),
+        api.invoke('images:list', { offset: 0, limit: this.#galleryLimit }),
+        api.invoke('clusters:latest', {}),
+        api.invoke('jobs:active', {}),
+      ]);
+      this.info = info;
+      this.images = page.images;
+      this.imageTotal = page.total;
+      this.run = latest.run;
+      this.clusters = latest.clusters;
+      this.job = active.jobs[0] ?? this.job;
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Shows more of the gallery. */
+  async showMore(): Promise<void> {
+    this.#galleryLimit += GALLERY_PAGE;
+    await this.refresh();
+  }
+
+  /** Starts importing a folder. */
+  async importFolder(folder: string, labelsFromFolders: boolean): Promise<void> {
+    await this.#startJob('import', () => api.invoke('import:start', { folder, labelsFromFolders }));
+  }
+
+  /** Opens the system folder dialog (Electron only); null when cancelled. */
+  async pickFolder(): Promise<string | null> {
+    return (await api.invoke('import:pick-folder', {})).folder;
+  }
+
+  /** Starts clustering (embedding what is missing first). */
+  async cluster(k: number, seed: number): Promise<void> {
+    await this.#startJob('cluster', () => api.invoke('clusters:run', { method: 'kmeans', k, seed }));
+  }
+
+  /** Cancels the running job. */
+  async cancel(): Promise<void> {
+    if (this.job) await api.invoke('jobs:cancel', { jobId: this.job.jobId });
+  }
+
+  /** Renames a cluster of the latest run; the name is saved at once. */
+  async rename(clusterId: number, name: string): Promise<void> {
+    if (!this.run) return;
+    try {
+      const saved = await api.invoke('clusters:rename', { runId: this.run.id, clusterId, name });
+      this.clusters = this.clusters.map((card) => (card.clusterId === clusterId ? { ...card, name: saved.name } : card));
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Builds the CSV and hands it to the browser (or Electron) as a download. */
+  async exportCsv(): Promise<void> {
+    try {
+      const { fileName, csv, rows } = await api.invoke('export:csv', {});
+      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv;charset=utf-8' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = fileName;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      this.notice = { kind: 'info', text: `Exported ${rows} images to ${fileName}.` };
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  async #startJob(kind: JobKind, start: () => Promise<{ jobId: string }>): Promise<void> {
+    try {
+      this.notice = null;
+      const { jobId } = await start();
+      this.job ??= { jobId, kind, fraction: 0, message: 'Starting' };
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): void {
+    this.notice = { kind: 'error', text: (error as Error).message };
+  }
+}

@@ -1,0 +1,80 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src-main/cli/main';
+import { parseCsv } from '../../src-main/core/export/csv';
+import { ONNX_MODEL, temporaryFolder, writeJpeg } from '../helpers/fixtures';
+
+const temporary = temporaryFolder();
+const photos = path.join(temporary.folder, 'photos');
+
+async function capture(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  for (const species of ['Catocala nupta', 'Mimas tiliae']) mkdirSync(path.join(photos, species), { recursive: true });
+  for (let index = 0; index < 12; index++) {
+    await writeJpeg(path.join(photos, index % 2 ? 'Catocala nupta' : 'Mimas tiliae', `${index}.jpg`), index * 7);
+  }
+});
+afterAll(() => temporary.cleanup());
+
+describe('specimen-sorter command line', () => {
+  it('runs import, embed, cluster, export in one go', async () => {
+    const out = path.join(temporary.folder, 'out.csv');
+    const project = path.join(temporary.folder, 'project-run');
+    const result = await capture(['run', photos, '--model', ONNX_MODEL, '--k', '2', '--labels-from-folders', '--project', project, '--seed', '4', '--out', out]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Imported 12 images \(0 unreadable\), clustered into run 1, wrote 12 rows/);
+    expect(result.stderr).toMatch(/embed 100%/);
+    const rows = parseCsv(readFileSync(out, 'utf8'));
+    expect(rows).toHaveLength(13);
+    expect(new Set(rows.slice(1).map((row) => row[3]))).toEqual(new Set(['1', '2']));
+
+    const evaluation = await capture(['evaluate', '--project', project, '--json']);
+    expect(evaluation.code).toBe(0);
+    const scores = JSON.parse(evaluation.stdout);
+    expect(scores).toMatchObject({ run_id: 1, k: 2, seed: 4, count: 12 });
+    for (const key of ['ca', 'nmi', 'ami', 'ari']) expect(typeof scores[key]).toBe('number');
+  });
+
+  it('runs the same steps one by one', async () => {
+    const project = path.join(temporary.folder, 'project-steps');
+    const imported = await capture(['import', photos, '--project', project, '--labels-from-folders', '--json']);
+    expect(JSON.parse(imported.stdout)).toEqual({ imported: 12, failed: 0, errors: [] });
+    expect((await capture(['embed', '--project', project, '--model', ONNX_MODEL])).stdout).toMatch(/Embedded 12 images/);
+    expect((await capture(['cluster', '--project', project, '--k', '3', '--method', 'kmeans'])).code).toBe(0);
+    expect((await capture(['evaluate', '--project', project])).stdout).toMatch(/ARI\s+[-0-9.]+/);
+    const out = path.join(temporary.folder, 'steps.csv');
+    expect((await capture(['export', '--project', project, '--out', out])).stdout).toBe(`Wrote 12 rows to ${out}\n`);
+  });
+
+  it('exits 2 with a clear message on bad arguments', async () => {
+    const missingK = await capture(['cluster', '--project', temporary.folder]);
+    expect(missingK.code).toBe(2);
+    expect(missingK.stderr).toMatch(/cluster needs --k/);
+    const badK = await capture(['cluster', '--project', temporary.folder, '--k', 'many']);
+    expect(badK.stderr).toMatch(/--k must be a whole number/);
+    expect((await capture(['cluster', '--project', temporary.folder, '--k', '2', '--method', 'magic'])).stderr).toMatch(/Unknown --method "magic"/);
+    expect((await capture(['frobnicate'])).stderr).toMatch(/Unknown command "frobnicate"/);
+    expect((await capture(['import', '--bogus'])).code).toBe(2);
+    expect((await capture([])).code).toBe(2);
+  });
+
+  it('exits 1 with a message for a failing step', async () => {
+    const result = await capture(['evaluate', '--project', path.join(temporary.folder, 'empty-project')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no clustering run yet/);
+  });
+});
