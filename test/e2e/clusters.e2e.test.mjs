@@ -1,0 +1,124 @@
+// End to end: Playwright drives Debian Chromium through the local bridge as a user would: import a folder
+// of real moth photos, cluster, rename a cluster, export the CSV and read it back, cancel a long import.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const shared = path.resolve(root, '..', 'shared');
+const moths = path.join(shared, 'data', 'eu_moths');
+const model = path.join(shared, 'models', 'tm-mobilenetv2-0.35');
+const outputFolder = path.join(root, 'test-output', 'e2e');
+const species = ['aglia_tau', 'acronicta_psi', 'abrostola_triplasia', 'arctia_caja'];
+
+let temporary;
+let bridge;
+let browser;
+let page;
+
+function startBridge(projectFolder) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'out', 'node', 'bridge.js'), '--project', projectFolder, '--model', model], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(output);
+      if (match) resolve({ child, url: match[1] });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => reject(new Error(`bridge exited with ${code}: ${output}`)));
+  });
+}
+
+before(async () => {
+  mkdirSync(outputFolder, { recursive: true });
+  temporary = mkdtempSync(path.join(os.tmpdir(), 'specimen-e2e-'));
+  // A small subset of EU Moths, linked (not copied) from ../shared.
+  const subset = path.join(temporary, 'light trap, night 1');
+  mkdirSync(subset);
+  for (const name of species) symlinkSync(path.join(moths, name), path.join(subset, name));
+  bridge = await startBridge(path.join(temporary, 'project'));
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 950 } });
+  page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error));
+  await page.goto(bridge.url);
+});
+
+after(async () => {
+  await browser?.close();
+  bridge?.child.kill('SIGTERM');
+  if (temporary) rmSync(temporary, { recursive: true, force: true });
+});
+
+test('import a folder, cluster, rename, export and read the CSV back', async () => {
+  const subset = path.join(temporary, 'light trap, night 1');
+  const expectedFiles = species.flatMap((name) => readdirSync(path.join(moths, name)));
+
+  await page.getByRole('textbox', { name: 'Folder path' }).fill(subset);
+  await page.getByRole('button', { name: 'Import folder' }).click();
+  await page.getByText(`Imported ${expectedFiles.length} images.`).waitFor({ timeout: 60_000 });
+
+  await page.getByRole('tab', { name: /Gallery/ }).click();
+  const firstFile = readdirSync(path.join(moths, species[0]))[0];
+  const thumbnail = page.getByRole('img', { name: firstFile, exact: true });
+  await thumbnail.waitFor();
+  assert.ok(await thumbnail.evaluate((image) => image.complete && image.naturalWidth > 0), 'thumbnail decoded');
+  await page.screenshot({ path: path.join(outputFolder, 'gallery.png') });
+
+  await page.getByRole('tab', { name: /Clusters/ }).click();
+  const clusterCount = page.getByRole('spinbutton', { name: 'Number of clusters' });
+  assert.equal(await clusterCount.inputValue(), String(species.length), 'k defaults to the number of labeled species');
+  await clusterCount.fill('4');
+  await page.getByRole('button', { name: 'Cluster' }).click();
+  await page.getByText(/Made 4 clusters of 44 images/).waitFor({ timeout: 120_000 });
+  const names = page.getByRole('textbox', { name: 'Cluster name' });
+  assert.equal(await names.count(), 4);
+  await page.getByRole('row', { name: /ARI/ }).waitFor();
+
+  await names.first().fill('Night 1, "group A"');
+  await names.first().press('Enter');
+  await page.waitForTimeout(300);
+  await page.reload();
+  await page.getByRole('textbox', { name: 'Cluster name' }).first().waitFor();
+  assert.equal(await page.getByRole('textbox', { name: 'Cluster name' }).first().inputValue(), 'Night 1, "group A"', 'rename is saved');
+  await page.screenshot({ path: path.join(outputFolder, 'clusters.png'), fullPage: false });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+  const csvPath = path.join(outputFolder, download.suggestedFilename());
+  await download.saveAs(csvPath);
+  const text = readFileSync(csvPath, 'utf8');
+  const lines = text.trimEnd().split('\r\n');
+  assert.equal(lines[0], 'image_path,file_name,content_sha256,cluster_id,cluster_name,distance_to_center,species_label,label_source,status,error');
+  assert.equal(lines.length, 1 + expectedFiles.length);
+  assert.ok(text.includes('"Night 1, ""group A"""'), 'renamed cluster appears, quoted per RFC 4180');
+  for (const file of expectedFiles) assert.ok(text.includes(`,${file},`), `row for ${file}`);
+  assert.ok(lines.slice(1).every((line) => /,[1-4],/.test(line)), 'every image has a cluster');
+});
+
+test('a long import shows progress and can be cancelled', async () => {
+  await page.getByRole('textbox', { name: 'Folder path' }).fill(moths);
+  await page.getByRole('button', { name: 'Import folder' }).click();
+  const progress = page.getByRole('progressbar', { name: 'Job progress' });
+  await progress.waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByText(/Cancelled; the work finished before cancelling is kept/).waitFor({ timeout: 30_000 });
+  await progress.waitFor({ state: 'detached' });
+});
+
+test('bad input gets a clear message', async () => {
+  await page.getByRole('textbox', { name: 'Folder path' }).fill('/no/such/folder');
+  await page.getByRole('button', { name: 'Import folder' }).click();
+  await page.getByRole('alert').getByText(/Folder not found: \/no\/such\/folder/).waitFor({ timeout: 30_000 });
+});
