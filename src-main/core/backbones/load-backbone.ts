@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PixelPreprocessing } from '../images/decode';
-import { type Backbone, IMAGENET_ONNX_PREPROCESSING, KERAS_TFJS_PREPROCESSING } from './backbone';
+import { type Backbone, type BackboneRuntime, IMAGENET_ONNX_PREPROCESSING, KERAS_TFJS_PREPROCESSING } from './backbone';
+import { readTfjsArtifacts } from './tfjs-artifacts';
+import { convertTfjsToOnnx } from './tfjs-to-onnx';
 
 /**
  * Optional `specimen-sorter.json` beside the model (or `<model>.onnx.json`), overriding the defaults:
@@ -16,6 +18,29 @@ export interface BackboneManifest {
   featureTensor?: string;
   /** TF.js: name of the layer whose output is the feature vector. */
   featureLayer?: string;
+}
+
+/** How to load a backbone. */
+export interface LoadBackboneOptions {
+  /**
+   * Runtime to use: default the fastest, or `SPECIMEN_SORTER_RUNTIME` when set. TF.js models run on
+   * onnxruntime after an in-memory conversion; `tfjs-wasm` and `tfjs-cpu` force TF.js.
+   */
+  runtime?: BackboneRuntime;
+  /** Told why a faster runtime could not be used. */
+  onFallback?: (message: string) => void;
+}
+
+const RUNTIMES: readonly BackboneRuntime[] = ['onnxruntime-cpu', 'tfjs-wasm', 'tfjs-cpu'];
+
+/** The runtime named by `SPECIMEN_SORTER_RUNTIME`, else the fastest. */
+export function preferredRuntime(): BackboneRuntime {
+  const named = process.env.SPECIMEN_SORTER_RUNTIME;
+  if (named === undefined || named === '') return 'onnxruntime-cpu';
+  if (!(RUNTIMES as string[]).includes(named)) {
+    throw new Error(`SPECIMEN_SORTER_RUNTIME must be one of ${RUNTIMES.join(', ')}, not "${named}".`);
+  }
+  return named as BackboneRuntime;
 }
 
 /** Where a model lives on disk and in which format. */
@@ -77,7 +102,8 @@ async function hashFiles(files: string[]): Promise<string> {
  * const backbone = await loadBackbone('../shared/models/mobilenetv2-12-int8/mobilenetv2-12-int8.onnx')
  * // { id: 'mobilenetv2-12-int8-83530ad811bc', dims: 1280, runtime: 'onnxruntime-cpu', ... }
  */
-export async function loadBackbone(modelPath: string): Promise<Backbone> {
+export async function loadBackbone(modelPath: string, options: LoadBackboneOptions = {}): Promise<Backbone> {
+  const { runtime = preferredRuntime(), onFallback } = options;
   const resolved = await resolveModelPath(modelPath);
   const manifest = await readManifest(resolved.manifestFile);
   if (resolved.format === 'onnx') {
@@ -93,18 +119,21 @@ export async function loadBackbone(modelPath: string): Promise<Backbone> {
       manifest.featureTensor,
     );
   }
-  const modelJson = JSON.parse(await fs.readFile(resolved.file, 'utf8'));
-  const shards: string[] = (modelJson.weightsManifest ?? []).flatMap((group: { paths: string[] }) =>
-    group.paths.map((shard) => path.join(path.dirname(resolved.file), shard)),
-  );
-  const sha256 = await hashFiles([resolved.file, ...shards]);
+  const artifacts = await readTfjsArtifacts(resolved.file);
+  const sha256 = await hashFiles([resolved.file, ...artifacts.shardFiles]);
   const baseName = path.basename(path.dirname(resolved.file));
+  const identity = { id: `${baseName}-${sha256.slice(0, 12)}`, name: manifest.name ?? baseName, source: path.dirname(resolved.file) };
   const preprocessing = { ...KERAS_TFJS_PREPROCESSING, ...manifest.preprocessing };
+  if (runtime === 'onnxruntime-cpu' && !manifest.featureLayer) {
+    try {
+      const onnx = convertTfjsToOnnx(artifacts, preprocessing.size);
+      const { loadOnnxBackbone } = await import('./onnx-backbone');
+      return await loadOnnxBackbone(onnx, identity, { ...preprocessing, layout: 'nchw' }, undefined, 'tfjs');
+    } catch (error) {
+      // Layers the converter does not know, or a graph onnxruntime rejects: TF.js runs any layers model.
+      onFallback?.(`Running ${identity.name} on TF.js: ${(error as Error).message}`);
+    }
+  }
   const { loadTfjsBackbone } = await import('./tfjs-backbone');
-  return loadTfjsBackbone(
-    resolved.file,
-    { id: `${baseName}-${sha256.slice(0, 12)}`, name: manifest.name ?? baseName, source: path.dirname(resolved.file) },
-    preprocessing,
-    manifest.featureLayer,
-  );
+  return loadTfjsBackbone(resolved.file, identity, preprocessing, manifest.featureLayer, runtime === 'tfjs-cpu' ? 'cpu' : 'wasm');
 }

@@ -10,6 +10,7 @@ export async function loadOnnxBackbone(
   identity: { id: string; name: string; source: string },
   preprocessing: PixelPreprocessing,
   featureTensor?: string,
+  format: 'onnx' | 'tfjs' = 'onnx',
 ): Promise<Backbone> {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(exposePooledFeatures(bytes, featureTensor), {
@@ -24,7 +25,7 @@ export async function loadOnnxBackbone(
   const dims = probe[FEATURES_OUTPUT]!.dims[1]!;
   return {
     ...identity,
-    format: 'onnx',
+    format,
     runtime: 'onnxruntime-cpu',
     dims,
     preprocessing,

@@ -3,11 +3,11 @@
  * (pure-JS cpu as the last resort). Classifier heads (trailing Dense, Dropout, Activation layers, or a
  * nested Sequential made only of them) are dropped, so the output is the pooled penultimate layer.
  */
-import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PixelPreprocessing } from '../images/decode';
 import type { Backbone, BackboneRuntime } from './backbone';
+import { readTfjsArtifacts } from './tfjs-artifacts';
 
 type Tf = typeof import('@tensorflow/tfjs');
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
@@ -17,9 +17,13 @@ const HEAD_LAYERS = new Set(['Dense', 'Dropout', 'Activation', 'Softmax', 'Flatt
 
 let backendReady: Promise<{ tf: Tf; runtime: BackboneRuntime }> | undefined;
 
-async function readyTf(): Promise<{ tf: Tf; runtime: BackboneRuntime }> {
+async function readyTf(backend: 'wasm' | 'cpu'): Promise<{ tf: Tf; runtime: BackboneRuntime }> {
   backendReady ??= (async () => {
     const tf = await import('@tensorflow/tfjs');
+    if (backend === 'cpu') {
+      await tf.setBackend('cpu');
+      return { tf, runtime: 'tfjs-cpu' as const };
+    }
     try {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const require = createRequire(import.meta.url);
@@ -35,27 +39,6 @@ async function readyTf(): Promise<{ tf: Tf; runtime: BackboneRuntime }> {
   return backendReady;
 }
 
-/** Reads a TF.js model folder's model.json and weight shards into memory. */
-async function readModelArtifacts(modelJsonPath: string) {
-  const json = JSON.parse(await fs.readFile(modelJsonPath, 'utf8'));
-  const folder = path.dirname(modelJsonPath);
-  const weightSpecs = [];
-  const shards: Buffer[] = [];
-  for (const group of json.weightsManifest ?? []) {
-    weightSpecs.push(...group.weights);
-    for (const shard of group.paths) shards.push(await fs.readFile(path.join(folder, shard)));
-  }
-  const weights = Buffer.concat(shards);
-  return {
-    modelTopology: json.modelTopology,
-    weightSpecs,
-    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy,
-  };
-}
-
 function isHead(layer: Layer): boolean {
   if (HEAD_LAYERS.has(layer.getClassName())) return true;
   const nested = (layer as unknown as { layers?: Layer[] }).layers;
@@ -68,10 +51,11 @@ export async function loadTfjsBackbone(
   identity: { id: string; name: string; source: string },
   preprocessing: PixelPreprocessing,
   featureLayer?: string,
+  backend: 'wasm' | 'cpu' = 'wasm',
 ): Promise<Backbone> {
-  const { tf, runtime } = await readyTf();
-  const artifacts = await readModelArtifacts(modelJsonPath);
-  const model: LayersModel = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  const { tf, runtime } = await readyTf(backend);
+  const artifacts = await readTfjsArtifacts(modelJsonPath);
+  const model: LayersModel = await tf.loadLayersModel(tf.io.fromMemory(artifacts as Parameters<typeof tf.io.fromMemory>[0]));
   let apply: (input: import('@tensorflow/tfjs').Tensor) => import('@tensorflow/tfjs').Tensor;
   if (featureLayer) {
     const features = tf.model({ inputs: model.inputs, outputs: model.getLayer(featureLayer).output as import('@tensorflow/tfjs').SymbolicTensor });

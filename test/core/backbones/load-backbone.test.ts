@@ -21,11 +21,12 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 describe.each([
   ['ONNX MobileNetV2-int8', ONNX_MODEL, 'onnx', 'onnxruntime-cpu'],
-  ['TF.js MobileNetV2 0.35', TFJS_MODEL, 'tfjs', 'tfjs-wasm'],
-])('%s', (_name, modelPath, format, runtime) => {
+  ['TF.js MobileNetV2 0.35 converted to ONNX', TFJS_MODEL, 'tfjs', 'onnxruntime-cpu'],
+  ['TF.js MobileNetV2 0.35 on TF.js wasm', TFJS_MODEL, 'tfjs', 'tfjs-wasm'],
+] as const)('%s', (_name, modelPath, format, runtime) => {
   let backbone: Backbone;
   beforeAll(async () => {
-    backbone = await loadBackbone(modelPath);
+    backbone = await loadBackbone(modelPath, { runtime });
   });
   afterAll(async () => {
     await backbone.dispose();
