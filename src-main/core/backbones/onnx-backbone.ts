@@ -17,6 +17,8 @@ export async function loadOnnxBackbone(
     intraOpNumThreads: availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    // Idle inference threads must not spin: image decoding shares the same cores between batches.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const inputName = session.inputNames[0]!;
   const { size, layout } = preprocessing;

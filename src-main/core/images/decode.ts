@@ -26,6 +26,9 @@ export interface ImageFacts {
 }
 
 sharp.cache(false);
+// One libvips thread per image: images are decoded in parallel on libuv's pool instead, which scales
+// better for many small photos and leaves the cores to the model between batches.
+sharp.concurrency(1);
 
 /** Longest side of stored thumbnails, in pixels. */
 export const THUMBNAIL_SIZE = 256;
