@@ -60,10 +60,7 @@ export async function importFolder(store: ProjectStore, folder: string, options:
       summary.imported++;
       return { ...base, ...facts, status: 'ok', error: null };
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return failed('The file disappeared during import (moved or deleted).');
-      if (code === 'EACCES' || code === 'EPERM') return failed('Permission denied: the app may not read this file.');
-      return failed((error as Error).message);
+      return failed(describeReadError(error as NodeJS.ErrnoException));
     }
   };
   let next = 0;
@@ -87,4 +84,21 @@ export async function importFolder(store: ProjectStore, folder: string, options:
     flush();
   }
   return summary;
+}
+
+/** The reason recorded for a file that could not be inspected: what went wrong and, where it helps, what to do. */
+function describeReadError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOENT':
+      return 'The file disappeared during import (moved or deleted). Import the folder again once nothing else is moving files in it.';
+    case 'EACCES':
+    case 'EPERM':
+      return 'Permission denied: the app may not read this file. Give your user read access (for example chmod a+r) and import again.';
+    case 'ELOOP':
+      return 'Symbolic link loop: the link leads back to itself. Remove the link.';
+    case 'EIO':
+      return `The disk reported a read error (${error.message}). Copy the file from a backup.`;
+    default:
+      return error.message;
+  }
 }
