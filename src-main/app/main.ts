@@ -65,6 +65,7 @@ async function start(): Promise<void> {
   project.jobs.subscribe({
     progress: (payload) => window?.webContents.send('api:event', 'jobs:progress', payload),
     finished: (payload) => window?.webContents.send('api:event', 'jobs:finished', payload),
+    trainingEpoch: (payload) => window?.webContents.send('api:event', 'training:epoch', payload),
   });
 
   window = new BrowserWindow({

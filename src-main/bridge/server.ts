@@ -90,6 +90,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const unsubscribe = project.jobs.subscribe({
     progress: (event) => broadcast('jobs:progress', event),
     finished: (event) => broadcast('jobs:finished', event),
+    trainingEpoch: (event) => broadcast('training:epoch', event),
   });
   function broadcast(name: string, payload: unknown): void {
     const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;

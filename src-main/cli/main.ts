@@ -11,9 +11,13 @@ import { parseArgs } from 'node:util';
 import { clusterProject, evaluateRun } from '../services/cluster-service';
 import { findDefaultModel } from '../services/default-model';
 import { embedMissing } from '../services/embed-service';
-import { buildImageCsv } from '../services/export-service';
+import { buildEmbeddingExport, buildImageCsv, buildSummaryCsv, type CsvOptions } from '../services/export-service';
+import { labelFromCsv, labelFromFolders } from '../services/label-service';
 import { importFolder } from '../services/import-service';
+import { paperBenchmarkJson, paperBenchmarkTable, runPaperBenchmark } from '../services/paper-benchmark';
 import { Project } from '../services/project';
+import { prepareEmbeddings } from '../services/embedding-space';
+import { trainProject, type Trainable } from '../services/train-service';
 import { stderrProgress } from './progress-reporter';
 
 /** A mistake in the command line; printed with the usage and exit status 2. */
@@ -27,8 +31,15 @@ Commands:
   import <folder> --project <dir> [--labels-from-folders] [--json]
   embed --project <dir> [--model <path>]
   cluster --project <dir> --k <n> [--method kmeans] [--seed <n>] [--restarts <n>]
+  train --project <dir> [--way 30] [--shot 5] [--query 6] [--tasks 300] [--epochs 9] [--alpha 0.1]
+        [--loss proto|scatter|kcl|mcl] [--trainable head] [--learning-rate 0.001] [--seed <n>]
+                                                      episodic fine-tuning on the labeled species
   evaluate --project <dir> [--json]                   CA, NMI, AMI, ARI of the latest run vs known labels
-  export --project <dir> --out <file.csv>
+  export --project <dir> --out <file.csv> [--format plain|dwc] [--delimiter comma|semicolon|tab] [--bom]
+         [--summary <clusters.csv>] [--embeddings <vectors.npy>]
+  label --project <dir> (--from-folders | --from-csv <file.csv>) [--dry-run]
+  benchmark paper --dataset <dir> --splits <dir> --model <path> [--runs 5] [--labeled-per-species <n>]
+                  [--alphas 0,0.1,0.3,0.5] [--epochs 9] [--tasks 300] [--seed <n>] [--cache <dir>] [--json]
 
 --model takes an .onnx file or a TF.js model folder (model.json). Progress goes to stderr, results to stdout.`;
 
@@ -43,6 +54,29 @@ const OPTIONS = {
   'labels-from-folders': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  dataset: { type: 'string' },
+  splits: { type: 'string' },
+  runs: { type: 'string' },
+  'labeled-per-species': { type: 'string' },
+  alphas: { type: 'string' },
+  epochs: { type: 'string' },
+  tasks: { type: 'string' },
+  cache: { type: 'string' },
+  way: { type: 'string' },
+  shot: { type: 'string' },
+  query: { type: 'string' },
+  alpha: { type: 'string' },
+  loss: { type: 'string' },
+  trainable: { type: 'string' },
+  'learning-rate': { type: 'string' },
+  format: { type: 'string' },
+  delimiter: { type: 'string' },
+  bom: { type: 'boolean' },
+  summary: { type: 'string' },
+  embeddings: { type: 'string' },
+  'from-folders': { type: 'boolean' },
+  'from-csv': { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -93,16 +127,27 @@ async function runEmbed(project: Project, model?: string) {
 
 async function runCluster(project: Project, values: Values, modelPath?: string) {
   const k = integer(required(values, 'k', 'cluster'), 'k', 0, 1);
-  const { backbone } = await runEmbed(project, modelPath);
+  if (modelPath) await project.backbone(modelPath);
+  const backbone = await project.backbone();
+  process.stderr.write(`Model ${backbone.id} (${backbone.dims}-d features) on ${backbone.runtime}\n`);
+  const { modelId } = await prepareEmbeddings(project, { onProgress: stderrProgress('embed') });
+  if (modelId !== backbone.id) process.stderr.write(`Clustering in the fine-tuned space ${modelId}\n`);
   const seed = integer(values.seed, 'seed', 0, 0);
   const restarts = integer(values.restarts, 'restarts', 10, 1);
-  return clusterProject(project.store, backbone.id, {
+  return clusterProject(project.store, modelId, {
     method: method(values),
     k,
     seed,
     restarts,
     onProgress: stderrProgress('cluster'),
   });
+}
+
+function number(text: string | undefined, name: string, minimum: number, maximum: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < minimum || value > maximum) throw new UsageError(`--${name} must be a number from ${minimum} to ${maximum}, not "${text}".`);
+  return value;
 }
 
 function evaluation(project: Project) {
@@ -133,14 +178,27 @@ function printEvaluation(project: Project, json: boolean): void {
   );
 }
 
-async function writeCsv(project: Project, out: string): Promise<number> {
-  const { csv, rows } = buildImageCsv(project.store);
+async function writeOutput(file: string, contents: string | Uint8Array): Promise<void> {
   try {
-    await fs.mkdir(path.dirname(path.resolve(out)), { recursive: true });
-    await fs.writeFile(out, csv, 'utf8');
+    await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await fs.writeFile(file, contents);
   } catch (error) {
-    throw new Error(`Cannot write ${out}: ${(error as Error).message}. Choose another --out path.`);
+    throw new Error(`Cannot write ${file}: ${(error as Error).message}. Choose another path.`);
   }
+}
+
+function csvOptions(values: Values): CsvOptions {
+  const format = values.format ?? 'plain';
+  if (format !== 'plain' && format !== 'dwc') throw new UsageError(`Unknown --format "${format}". Available: plain, dwc.`);
+  const delimiters = { comma: ',', semicolon: ';', tab: '\t' } as const;
+  const delimiter = values.delimiter ?? 'comma';
+  if (!(delimiter in delimiters)) throw new UsageError(`Unknown --delimiter "${delimiter}". Available: comma, semicolon, tab.`);
+  return { format, delimiter: delimiters[delimiter as keyof typeof delimiters], bom: Boolean(values.bom) };
+}
+
+async function writeCsv(project: Project, out: string, options: CsvOptions = {}): Promise<number> {
+  const { csv, rows } = buildImageCsv(project.store, options);
+  await writeOutput(out, csv);
   return rows;
 }
 
@@ -219,6 +277,36 @@ export async function main(argv: string[]): Promise<number> {
         if (result.metrics) process.stdout.write(`ARI against known labels: ${result.metrics.ari.toFixed(4)}\n`);
         return 0;
       }
+      case 'train': {
+        const projectFolder = required(values, 'project', 'train');
+        const loss = values.loss ?? 'proto';
+        if (!['proto', 'scatter', 'kcl', 'mcl'].includes(loss)) throw new UsageError(`Unknown --loss "${loss}". Available: proto, scatter, kcl, mcl.`);
+        const trainable = values.trainable ?? 'head';
+        if (!['head', 'last-blocks', 'all'].includes(trainable)) throw new UsageError(`Unknown --trainable "${trainable}". Available: head, last-blocks, all.`);
+        const result = await withProject(projectFolder, (project) =>
+          trainProject(project, {
+            way: integer(values.way, 'way', 30, 2),
+            shot: integer(values.shot, 'shot', 5, 1),
+            query: integer(values.query, 'query', 6, 1),
+            tasksPerEpoch: integer(values.tasks, 'tasks', 300, 1),
+            epochs: integer(values.epochs, 'epochs', 9, 1),
+            alpha: number(values.alpha, 'alpha', 0, 1) ?? 0.1,
+            learningRate: number(values['learning-rate'], 'learning-rate', 1e-7, 1) ?? 1e-3,
+            loss: loss as 'proto' | 'scatter' | 'kcl' | 'mcl',
+            trainable: trainable as Trainable,
+            seed: integer(values.seed, 'seed', 0, 0),
+            onProgress: stderrProgress('train'),
+            onEpoch: (record) =>
+              process.stderr.write(
+                `epoch ${record.epoch}: loss ${record.loss.toFixed(4)}, episode accuracy ${record.accuracy.toFixed(3)}, validation CA ${record.validationCa.toFixed(3)}\n`,
+              ),
+          }),
+        );
+        process.stdout.write(
+          `Checkpoint ${result.checkpointId}: trained on ${result.trainSpecies.length} species, validated on ${result.validationSpecies.length}, best epoch ${result.bestEpoch}, ${result.seconds.toFixed(1)} s. Clustering now uses ${result.embeddingModelId}.\n`,
+        );
+        return 0;
+      }
       case 'evaluate': {
         const projectFolder = required(values, 'project', 'evaluate');
         await withProject(projectFolder, async (project) => printEvaluation(project, Boolean(values.json)));
@@ -227,8 +315,79 @@ export async function main(argv: string[]): Promise<number> {
       case 'export': {
         const projectFolder = required(values, 'project', 'export');
         const out = required(values, 'out', 'export');
-        const rows = await withProject(projectFolder, (project) => writeCsv(project, out));
-        process.stdout.write(`Wrote ${rows} rows to ${out}\n`);
+        const options = csvOptions(values);
+        await withProject(projectFolder, async (project) => {
+          const rows = await writeCsv(project, out, options);
+          process.stdout.write(`Wrote ${rows} rows to ${out}\n`);
+          if (values.summary) {
+            const summary = buildSummaryCsv(project.store, options);
+            await writeOutput(values.summary, summary.csv);
+            process.stdout.write(`Wrote ${summary.rows} clusters to ${values.summary}\n`);
+          }
+          if (values.embeddings) {
+            const { modelId } = await prepareEmbeddings(project, { onProgress: stderrProgress('embed') });
+            const exported = buildEmbeddingExport(project.store, modelId);
+            const indexFile = values.embeddings.replace(/\.npy$/i, '') + '.index.csv';
+            await writeOutput(values.embeddings, exported.npy);
+            await writeOutput(indexFile, exported.indexCsv);
+            process.stdout.write(`Wrote ${exported.count} x ${exported.dims} embeddings (${modelId}) to ${values.embeddings} and ${indexFile}\n`);
+          }
+        });
+        return 0;
+      }
+      case 'label': {
+        const projectFolder = required(values, 'project', 'label');
+        const fromCsv = values['from-csv'];
+        if (Boolean(values['from-folders']) === Boolean(fromCsv)) throw new UsageError('label needs exactly one of --from-folders or --from-csv <file.csv>.');
+        await withProject(projectFolder, async (project) => {
+          if (!fromCsv) {
+            process.stdout.write(`Labeled ${labelFromFolders(project.store)} images with their folder names.\n`);
+            return;
+          }
+          const { match, preview } = await labelFromCsv(project.store, fromCsv, { dryRun: Boolean(values['dry-run']) });
+          for (const row of match.unmatched) process.stderr.write(`Row ${row.row} (${row.value}): ${row.reason}\n`);
+          for (const row of match.ambiguous) process.stderr.write(`Row ${row.row} (${row.value}): ${row.reason}\n`);
+          const verb = values['dry-run'] ? 'Would label' : 'Labeled';
+          process.stdout.write(
+            `${verb} ${preview.imageCount} images with ${preview.species.length} species; ${preview.unmatchedCount} rows matched no image, ${preview.ambiguousCount} were ambiguous.\n`,
+          );
+        });
+        return 0;
+      }
+      case 'benchmark': {
+        if (rest[0] !== 'paper') throw new UsageError('Available benchmarks: benchmark paper --dataset <dir> --splits <dir> --model <path>');
+        const dataset = values.dataset;
+        const splits = values.splits;
+        if (!dataset || !splits) throw new UsageError('benchmark paper needs --dataset and --splits.');
+        const model = required(values, 'model', 'benchmark paper');
+        const alphas = (values.alphas ?? '0,0.1,0.3,0.5').split(',').map((text) => {
+          const alpha = Number(text);
+          if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alphas must be numbers between 0 and 1, not "${text}".`);
+          return alpha;
+        });
+        const cacheFolder =
+          values.cache ??
+          path.join(os.tmpdir(), `specimen-sorter-benchmark-${createHash('sha256').update(`${path.resolve(dataset)}|${path.resolve(model)}`).digest('hex').slice(0, 12)}`);
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        log(`Cache: ${cacheFolder}`);
+        const result = await runPaperBenchmark({
+          dataset,
+          splits,
+          model,
+          runs: integer(values.runs, 'runs', 5, 1),
+          labeledPerSpecies: integer(values['labeled-per-species'], 'labeled-per-species', 0, 0),
+          alphas,
+          seed: integer(values.seed, 'seed', 0, 0),
+          cacheFolder,
+          training: {
+            epochs: integer(values.epochs, 'epochs', 9, 1),
+            tasksPerEpoch: integer(values.tasks, 'tasks', 300, 1),
+          },
+          onProgress: stderrProgress('benchmark'),
+          log,
+        });
+        process.stdout.write(`${paperBenchmarkTable(result)}\n`);
+        if (values.json) process.stdout.write(`${paperBenchmarkJson(result)}\n`);
         return 0;
       }
       default:

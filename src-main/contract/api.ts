@@ -8,7 +8,7 @@
 export type ClusterMethod = 'kmeans';
 
 /** Kinds of long-running job. */
-export type JobKind = 'import' | 'embed' | 'cluster';
+export type JobKind = 'import' | 'embed' | 'cluster' | 'train';
 
 /** One image as the renderer shows it. */
 export interface ImageView {
@@ -87,6 +87,31 @@ export interface JobFinished {
   message: string;
 }
 
+/** Fine-tuning settings the UI may set; anything left out takes the defaults. */
+export interface TrainingSettings {
+  way?: number | undefined;
+  shot?: number | undefined;
+  query?: number | undefined;
+  tasksPerEpoch?: number | undefined;
+  epochs?: number | undefined;
+  alpha?: number | undefined;
+  loss?: 'proto' | 'scatter' | 'kcl' | 'mcl' | undefined;
+  learningRate?: number | undefined;
+  seed?: number | undefined;
+}
+
+/** One finished training epoch, for the live curves. */
+export interface TrainingEpoch {
+  jobId: string;
+  epoch: number;
+  loss: number;
+  /** Query accuracy of the prototypical classifier within episodes (NaN for pairwise losses). */
+  accuracy: number;
+  /** K-means cluster accuracy on held-out validation species (NaN when none were held out). */
+  validationCa: number;
+  learningRate: number;
+}
+
 /** Every request channel: `feature:verb` to { request, reply }. */
 export interface ApiChannels {
   'project:info': { request: Record<string, never>; reply: ProjectInfo };
@@ -100,6 +125,7 @@ export interface ApiChannels {
   'clusters:latest': { request: Record<string, never>; reply: { run: ClusterRunInfo | null; clusters: ClusterCard[] } };
   'clusters:rename': { request: { runId: number; clusterId: number; name: string }; reply: { name: string } };
   'export:csv': { request: Record<string, never>; reply: { fileName: string; csv: string; rows: number } };
+  'training:start': { request: TrainingSettings; reply: { jobId: string } };
   'jobs:active': { request: Record<string, never>; reply: { jobs: JobProgress[] } };
   'jobs:cancel': { request: { jobId: string }; reply: { cancelled: boolean } };
 }
@@ -108,6 +134,7 @@ export interface ApiChannels {
 export interface ApiEvents {
   'jobs:progress': JobProgress;
   'jobs:finished': JobFinished;
+  'training:epoch': TrainingEpoch;
 }
 
 export type Channel = keyof ApiChannels;

@@ -28,6 +28,19 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
     .object({ runId: z.number().int().min(1), clusterId: z.number().int().min(1), name: z.string().max(200) })
     .strict(),
   'export:csv': empty,
+  'training:start': z
+    .object({
+      way: z.number().int().min(2).max(200).optional(),
+      shot: z.number().int().min(1).max(50).optional(),
+      query: z.number().int().min(1).max(50).optional(),
+      tasksPerEpoch: z.number().int().min(1).max(10_000).optional(),
+      epochs: z.number().int().min(1).max(100).optional(),
+      alpha: z.number().min(0).max(1).optional(),
+      loss: z.enum(['proto', 'scatter', 'kcl', 'mcl']).optional(),
+      learningRate: z.number().positive().max(1).optional(),
+      seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    })
+    .strict(),
   'jobs:active': empty,
   'jobs:cancel': z.object({ jobId: z.string().min(1).max(100) }).strict(),
 };

@@ -83,4 +83,16 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: fine-tuned adapters (checkpoints) and which embedding space clustering uses.
+  `
+  CREATE TABLE checkpoints (
+    id INTEGER PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    options TEXT NOT NULL,
+    history TEXT NOT NULL,
+    best_epoch INTEGER NOT NULL,
+    weights BLOB NOT NULL
+  );
+  `,
 ];

@@ -5,11 +5,12 @@
 import path from 'node:path';
 import type { Channel, ClusterCard, ReplyOf, RequestOf } from '../contract/api';
 import { clusterProject } from './cluster-service';
-import { embedMissing } from './embed-service';
+import { prepareEmbeddings } from './embedding-space';
 import { buildImageCsv } from './export-service';
 import { importFolder } from './import-service';
 import type { Project } from './project';
 import { defaultClusterName } from './project-store';
+import { trainProject } from './train-service';
 
 /** One async function per channel. */
 export type ApiHandlers = { [C in Channel]: (request: RequestOf<C>) => Promise<ReplyOf<C>> };
@@ -61,12 +62,11 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
 
     async 'clusters:run'({ method, k, seed = 0 }) {
       const jobId = jobs.start('cluster', { method, k, seed }, async ({ signal, report }) => {
-        const backbone = await project.backbone();
-        const embedded = await embedMissing(store, backbone, {
+        const { modelId, embedded } = await prepareEmbeddings(project, {
           signal,
           onProgress: (progress) => report({ fraction: progress.fraction * 0.7, message: progress.message }),
         });
-        const { metrics } = await clusterProject(store, backbone.id, {
+        const { metrics } = await clusterProject(store, modelId, {
           method,
           k,
           seed,
@@ -74,7 +74,24 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
           onProgress: (progress) => report({ fraction: 0.7 + progress.fraction * 0.3, message: progress.message }),
         });
         const scores = metrics ? ` ARI ${metrics.ari.toFixed(3)} against folder labels.` : '';
-        return `Made ${k} clusters of ${store.embeddedCount(backbone.id)} images (${embedded.embedded} newly embedded).${scores}`;
+        return `Made ${k} clusters of ${store.embeddedCount(modelId)} images (${embedded} newly embedded).${scores}`;
+      });
+      return { jobId };
+    },
+
+    async 'training:start'(settings) {
+      const jobId = jobs.start('train', settings, async ({ signal, report }) => {
+        const result = await trainProject(project, {
+          ...settings,
+          signal,
+          onProgress: report,
+          onEpoch: (record) => jobs.emitTrainingEpoch(jobId, record),
+        });
+        const best = result.history[result.bestEpoch - 1]!;
+        const validation = Number.isNaN(best.validationCa)
+          ? 'no species held out for validation'
+          : `validation cluster accuracy ${best.validationCa.toFixed(3)} on ${result.validationSpecies.length} held-out species`;
+        return `Fine-tuned on ${result.trainSpecies.length} species in ${result.seconds.toFixed(0)} s; best epoch ${result.bestEpoch}, ${validation}. Cluster again to use it.`;
       });
       return { jobId };
     },

@@ -23,6 +23,13 @@ export interface EmbedSummary {
 export interface EmbedOptions extends LongWorkOptions {
   /** Images per model call. Default 32. */
   batchSize?: number;
+  /** `flip` embeds mirrored images, stored under their own model id, for augmentation and test-time averaging. */
+  variant?: 'flip';
+}
+
+/** The id embeddings are stored under: the backbone's id, with `#flip` for mirrored images. */
+export function embeddingModelId(backboneId: string, variant?: 'flip'): string {
+  return variant ? `${backboneId}#${variant}` : backboneId;
 }
 
 /** Formats seconds as `1 min 05 s` or `12 s`. */
@@ -35,18 +42,19 @@ export function formatDuration(seconds: number): string {
 
 /** Embeds every readable image of the project that has no embedding from `backbone` yet. */
 export async function embedMissing(store: ProjectStore, backbone: Backbone, options: EmbedOptions = {}): Promise<EmbedSummary> {
-  const { signal, onProgress, batchSize = 32 } = options;
+  const { signal, onProgress, batchSize = 32, variant } = options;
   const started = performance.now();
-  store.saveModel(backbone);
+  const modelId = embeddingModelId(backbone.id, variant);
+  store.saveModel({ ...backbone, id: modelId });
   const readable = store.counts().imageCount - store.counts().failedCount;
-  const todo = store.imagesMissingEmbedding(backbone.id);
-  const cached = Math.max(0, store.embeddedCount(backbone.id));
+  const todo = store.imagesMissingEmbedding(modelId);
+  const cached = Math.max(0, store.embeddedCount(modelId));
   const perImage = 3 * backbone.preprocessing.size * backbone.preprocessing.size;
   let failed = 0;
   const decodeBatch = async (items: typeof todo) => {
     const tensor = new Float32Array(items.length * perImage);
     const kept: typeof todo = [];
-    const results = await Promise.allSettled(items.map((item) => decodeForModel(item.path, backbone.preprocessing)));
+    const results = await Promise.allSettled(items.map((item) => decodeForModel(item.path, backbone.preprocessing, variant === 'flip')));
     results.forEach((result, index) => {
       if (result.status === 'fulfilled') {
         tensor.set(result.value, kept.length * perImage);
@@ -68,7 +76,7 @@ export async function embedMissing(store: ProjectStore, backbone: Backbone, opti
     if (batch.items.length > 0) {
       const features = await backbone.embed(batch.tensor, batch.items.length);
       store.putEmbeddings(
-        backbone.id,
+        modelId,
         backbone.dims,
         batch.items.map((item, index) => ({
           sha256: item.sha256,
@@ -86,7 +94,7 @@ export async function embedMissing(store: ProjectStore, backbone: Backbone, opti
   }
   if (nextDecode) await nextDecode.catch(() => undefined);
   return {
-    modelId: backbone.id,
+    modelId,
     runtime: backbone.runtime,
     embedded: todo.length - failed,
     cached: Math.min(cached, readable),

@@ -3,7 +3,7 @@
  * AbortController, and a row in the `jobs` table, so a crash leaves a job marked `interrupted`, not lost.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobFinished, JobKind, JobProgress } from '../contract/api';
+import type { JobFinished, JobKind, JobProgress, TrainingEpoch } from '../contract/api';
 import { nowIso, type ProjectDatabase } from '../db/database';
 import { CancelledError, type Progress } from '../core/util/progress';
 
@@ -17,6 +17,7 @@ export interface JobContext {
 export interface JobListener {
   progress(event: JobProgress): void;
   finished(event: JobFinished): void;
+  trainingEpoch?(event: TrainingEpoch): void;
 }
 
 interface RunningJob {
@@ -92,6 +93,11 @@ export class JobRunner {
     })();
     this.#running.set(jobId, { progress, controller, finished });
     return jobId;
+  }
+
+  /** Tells listeners that a training job finished an epoch. */
+  emitTrainingEpoch(jobId: string, record: Omit<TrainingEpoch, 'jobId'>): void {
+    for (const listener of this.#listeners) listener.trainingEpoch?.({ jobId, ...record });
   }
 
   /** Asks a job to stop; it stops at its next step. Returns false for an unknown or finished job. */

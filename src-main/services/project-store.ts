@@ -293,6 +293,32 @@ export class ProjectStore {
       .all({ runId: runId ?? -1 }) as ExportRow[];
   }
 
+  /** Saves a trained adapter; returns its checkpoint id. */
+  saveCheckpoint(checkpoint: { modelId: string; options: unknown; history: unknown; bestEpoch: number; weights: Buffer }): number {
+    return Number(
+      this.database
+        .prepare('INSERT INTO checkpoints (model_id, created_at, options, history, best_epoch, weights) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(checkpoint.modelId, nowIso(), JSON.stringify(checkpoint.options), JSON.stringify(checkpoint.history), checkpoint.bestEpoch, checkpoint.weights)
+        .lastInsertRowid,
+    );
+  }
+
+  /** A checkpoint's weights and the backbone it was trained on, or null. */
+  checkpoint(checkpointId: number): { id: number; modelId: string; weights: Buffer; history: unknown; bestEpoch: number } | null {
+    const row = this.database
+      .prepare('SELECT id, model_id AS modelId, weights, history, best_epoch AS bestEpoch FROM checkpoints WHERE id = ?')
+      .get(checkpointId) as { id: number; modelId: string; weights: Buffer; history: string; bestEpoch: number } | undefined;
+    return row ? { ...row, history: JSON.parse(row.history) } : null;
+  }
+
+  /** Labeled readable images (human labels only: folder, csv, user) with their species names. */
+  labeledImages(): { imageId: number; sha256: string; species: string }[] {
+    return this.database
+      .prepare(`SELECT i.id AS imageId, i.sha256, s.name AS species FROM labels l JOIN images i ON i.id = l.image_id
+        JOIN species s ON s.id = l.species_id WHERE i.status = 'ok' AND l.source != 'model' ORDER BY i.id`)
+      .all() as { imageId: number; sha256: string; species: string }[];
+  }
+
   /** Reads a setting, or null. */
   setting(key: string): string | null {
     return (this.database.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string | undefined) ?? null;

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src-main/cli/main';
@@ -60,6 +60,33 @@ describe('specimen-sorter command line', () => {
     expect((await capture(['export', '--project', project, '--out', out])).stdout).toBe(`Wrote 12 rows to ${out}\n`);
   });
 
+  it('exports Darwin Core with a BOM, a cluster summary and embeddings, and labels from a CSV', async () => {
+    const project = path.join(temporary.folder, 'project-steps');
+    const labels = path.join(temporary.folder, 'labels.csv');
+    writeFileSync(labels, 'file_name;species\r\n0.jpg;"=Mimas, tiliae"\r\nmissing.jpg;Laothoe populi\r\n');
+    const labeled = await capture(['label', '--project', project, '--from-csv', labels]);
+    expect(labeled.code).toBe(0);
+    expect(labeled.stdout).toMatch(/Labeled 1 images with 1 species; 1 rows matched no image/);
+    expect(labeled.stderr).toMatch(/Row 3 \(missing.jpg\): no image with this path or file name/);
+
+    const out = path.join(temporary.folder, 'dwc.csv');
+    const summary = path.join(temporary.folder, 'clusters.csv');
+    const vectors = path.join(temporary.folder, 'vectors.npy');
+    const result = await capture(['export', '--project', project, '--out', out, '--format', 'dwc', '--bom', '--summary', summary, '--embeddings', vectors]);
+    expect(result.code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    expect(text.charCodeAt(0)).toBe(0xfeff);
+    const rows = parseCsv(text);
+    expect(rows[0]).toEqual(expect.arrayContaining(['occurrenceID', 'basisOfRecord', 'scientificName', 'associatedMedia', 'cluster_id', 'cluster_name']));
+    const scientificName = rows[0]!.indexOf('scientificName');
+    // A label that starts with "=" is neutralised so no spreadsheet runs it as a formula.
+    expect(rows.slice(1).map((row) => row[scientificName])).toContain("'=Mimas, tiliae");
+    expect(parseCsv(readFileSync(summary, 'utf8'))[0]).toEqual(['cluster_id', 'cluster_name', 'size', 'labeled', 'top_species', 'top_species_count', 'purity', 'mean_distance_to_center']);
+    const npy = readFileSync(vectors);
+    expect(npy.subarray(1, 6).toString('latin1')).toBe('NUMPY');
+    expect(readFileSync(path.join(temporary.folder, 'vectors.index.csv'), 'utf8').split('\r\n')[0]).toBe('index,image_path,file_name,content_sha256,species_label,cluster_id');
+  });
+
   it('exits 2 with a clear message on bad arguments', async () => {
     const missingK = await capture(['cluster', '--project', temporary.folder]);
     expect(missingK.code).toBe(2);
@@ -70,6 +97,8 @@ describe('specimen-sorter command line', () => {
     expect((await capture(['frobnicate'])).stderr).toMatch(/Unknown command "frobnicate"/);
     expect((await capture(['import', '--bogus'])).code).toBe(2);
     expect((await capture([])).code).toBe(2);
+    expect((await capture(['export', '--project', temporary.folder, '--out', 'x.csv', '--format', 'xml'])).stderr).toMatch(/Unknown --format "xml"/);
+    expect((await capture(['label', '--project', temporary.folder])).stderr).toMatch(/exactly one of --from-folders or --from-csv/);
   });
 
   it('exits 1 with a message for a failing step', async () => {

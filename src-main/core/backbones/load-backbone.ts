@@ -27,6 +27,8 @@ export interface LoadBackboneOptions {
    * onnxruntime after an in-memory conversion; `tfjs-wasm` and `tfjs-cpu` force TF.js.
    */
   runtime?: BackboneRuntime;
+  /** Square input side in pixels, overriding the model's default (fully convolutional models accept others). */
+  inputSize?: number;
   /** Told why a faster runtime could not be used. */
   onFallback?: (message: string) => void;
 }
@@ -103,18 +105,18 @@ async function hashFiles(files: string[]): Promise<string> {
  * // { id: 'mobilenetv2-12-int8-83530ad811bc', dims: 1280, runtime: 'onnxruntime-cpu', ... }
  */
 export async function loadBackbone(modelPath: string, options: LoadBackboneOptions = {}): Promise<Backbone> {
-  const { runtime = preferredRuntime(), onFallback } = options;
+  const { runtime = preferredRuntime(), onFallback, inputSize } = options;
   const resolved = await resolveModelPath(modelPath);
   const manifest = await readManifest(resolved.manifestFile);
   if (resolved.format === 'onnx') {
     const bytes = await fs.readFile(resolved.file);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const baseName = path.basename(resolved.file, '.onnx');
-    const preprocessing = { ...IMAGENET_ONNX_PREPROCESSING, ...manifest.preprocessing };
+    const preprocessing = { ...IMAGENET_ONNX_PREPROCESSING, ...manifest.preprocessing, ...(inputSize ? { size: inputSize } : {}) };
     const { loadOnnxBackbone } = await import('./onnx-backbone');
     return loadOnnxBackbone(
       bytes,
-      { id: `${baseName}-${sha256.slice(0, 12)}`, name: manifest.name ?? baseName, source: resolved.file },
+      { id: `${baseName}-${sha256.slice(0, 12)}${inputSize ? `@${inputSize}` : ''}`, name: manifest.name ?? baseName, source: resolved.file },
       preprocessing,
       manifest.featureTensor,
     );
@@ -122,8 +124,9 @@ export async function loadBackbone(modelPath: string, options: LoadBackboneOptio
   const artifacts = await readTfjsArtifacts(resolved.file);
   const sha256 = await hashFiles([resolved.file, ...artifacts.shardFiles]);
   const baseName = path.basename(path.dirname(resolved.file));
-  const identity = { id: `${baseName}-${sha256.slice(0, 12)}`, name: manifest.name ?? baseName, source: path.dirname(resolved.file) };
-  const preprocessing = { ...KERAS_TFJS_PREPROCESSING, ...manifest.preprocessing };
+  const sizeSuffix = inputSize ? `@${inputSize}` : '';
+  const identity = { id: `${baseName}-${sha256.slice(0, 12)}${sizeSuffix}`, name: manifest.name ?? baseName, source: path.dirname(resolved.file) };
+  const preprocessing = { ...KERAS_TFJS_PREPROCESSING, ...manifest.preprocessing, ...(inputSize ? { size: inputSize } : {}) };
   if (runtime === 'onnxruntime-cpu' && !manifest.featureLayer) {
     try {
       const onnx = convertTfjsToOnnx(artifacts, preprocessing.size);

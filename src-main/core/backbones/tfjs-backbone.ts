@@ -3,41 +3,15 @@
  * (pure-JS cpu as the last resort). Classifier heads (trailing Dense, Dropout, Activation layers, or a
  * nested Sequential made only of them) are dropped, so the output is the pooled penultimate layer.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { PixelPreprocessing } from '../images/decode';
-import type { Backbone, BackboneRuntime } from './backbone';
+import type { Backbone } from './backbone';
+import { readyTf } from './tfjs-runtime';
 import { readTfjsArtifacts } from './tfjs-artifacts';
 
-type Tf = typeof import('@tensorflow/tfjs');
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
 type Layer = import('@tensorflow/tfjs').layers.Layer;
 
 const HEAD_LAYERS = new Set(['Dense', 'Dropout', 'Activation', 'Softmax', 'Flatten']);
-
-let backendReady: Promise<{ tf: Tf; runtime: BackboneRuntime }> | undefined;
-
-async function readyTf(backend: 'wasm' | 'cpu'): Promise<{ tf: Tf; runtime: BackboneRuntime }> {
-  backendReady ??= (async () => {
-    const tf = await import('@tensorflow/tfjs');
-    if (backend === 'cpu') {
-      await tf.setBackend('cpu');
-      return { tf, runtime: 'tfjs-cpu' as const };
-    }
-    try {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const require = createRequire(import.meta.url);
-      const wasmFolder = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-      wasm.setWasmPaths(`${wasmFolder}${path.sep}`);
-      if (await tf.setBackend('wasm')) return { tf, runtime: 'tfjs-wasm' as const };
-    } catch {
-      // Fall through to the pure-JS backend below.
-    }
-    await tf.setBackend('cpu');
-    return { tf, runtime: 'tfjs-cpu' as const };
-  })();
-  return backendReady;
-}
 
 function isHead(layer: Layer): boolean {
   if (HEAD_LAYERS.has(layer.getClassName())) return true;

@@ -26,7 +26,7 @@ function bridgeApi(): SpecimenApi & { upload(batch: string, relativePath: string
   const connect = () => {
     if (source) return;
     source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
-    for (const name of ['jobs:progress', 'jobs:finished'] as const) {
+    for (const name of ['jobs:progress', 'jobs:finished', 'training:epoch'] as const) {
       source.addEventListener(name, (event) => {
         const payload = JSON.parse((event as MessageEvent<string>).data) as never;
         for (const listener of listeners.get(name) ?? []) listener(payload);

@@ -1,5 +1,15 @@
 /** The project as the renderer sees it: overview, gallery page, clusters, and the running job. */
-import type { ClusterCard, ClusterRunInfo, ImageView, JobFinished, JobKind, JobProgress, ProjectInfo } from '../../../src-main/contract/api';
+import type {
+  ClusterCard,
+  ClusterRunInfo,
+  ImageView,
+  JobFinished,
+  JobKind,
+  JobProgress,
+  ProjectInfo,
+  TrainingEpoch,
+  TrainingSettings,
+} from '../../../src-main/contract/api';
 import { api } from './api';
 
 /** Page size of the gallery. */
@@ -14,6 +24,8 @@ export class ProjectState {
   job = $state<JobProgress | null>(null);
   /** The last message for the user: what finished, or what went wrong and what to do. */
   notice = $state<{ kind: 'info' | 'error'; text: string } | null>(null);
+  /** Epochs of the current or last training job, for the live curves. */
+  trainingEpochs = $state.raw<TrainingEpoch[]>([]);
   #galleryLimit = GALLERY_PAGE;
 
   constructor() {
@@ -21,6 +33,9 @@ export class ProjectState {
       this.job = progress;
     });
     api.on('jobs:finished', (finished) => void this.#onFinished(finished));
+    api.on('training:epoch', (epoch) => {
+      this.trainingEpochs = [...this.trainingEpochs.filter((known) => known.jobId === epoch.jobId), epoch];
+    });
   }
 
   async #onFinished(finished: JobFinished): Promise<void> {
@@ -68,6 +83,12 @@ export class ProjectState {
   /** Starts clustering (embedding what is missing first). */
   async cluster(k: number, seed: number): Promise<void> {
     await this.#startJob('cluster', () => api.invoke('clusters:run', { method: 'kmeans', k, seed }));
+  }
+
+  /** Starts episodic fine-tuning on the labeled species. */
+  async train(settings: TrainingSettings): Promise<void> {
+    this.trainingEpochs = [];
+    await this.#startJob('train', () => api.invoke('training:start', settings));
   }
 
   /** Cancels the running job. */

@@ -1,0 +1,250 @@
+/**
+ * Exact k-nearest-neighbour graphs by matrix multiply. Squared distances are `|x|^2 - 2 x.y + |y|^2`, so the
+ * work is one product per block of rows, run by the fast matrix kernel; each product covers only the pairs
+ * (i, j) with j >= i and feeds both points' candidate lists, which halves the arithmetic. Memory stays at one
+ * product block (at most 64 MB) plus the data, never N x N.
+ */
+import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
+import type { VectorSet } from './kmeans';
+import type { MatrixKernel } from './matrix-kernel';
+import { sharedQuietKernel } from './quiet-kernel';
+
+/** Each point's nearest other points, nearest first: row i of `indices` and `squaredDistances` has `neighbors` entries. */
+export interface NeighborLists {
+  count: number;
+  /** Neighbours per point, the point itself not counted. */
+  neighbors: number;
+  indices: Int32Array;
+  squaredDistances: Float32Array;
+}
+
+/** A square sparse matrix in compressed sparse row form: row i's entries are at rowStart[i]..rowStart[i+1]-1, columns ascending. */
+export interface SparseMatrix {
+  size: number;
+  rowStart: Int32Array;
+  columns: Int32Array;
+  values: Float64Array;
+}
+
+/** Settings of the exact neighbour search. */
+export interface NearestNeighborOptions extends LongWorkOptions {
+  /** Other points to find per point (the point itself excluded), at least 1 and below the number of points. */
+  neighbors: number;
+  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see quiet-kernel.ts). */
+  kernel?: MatrixKernel;
+  /** Rows per product block; default the most that keep a block under 64 MB, at most 512. */
+  rowsPerBlock?: number;
+}
+
+/** Settings of the affinity graph. */
+export interface AffinityOptions extends LongWorkOptions {
+  /** Neighbours per point counting the point itself, as scikit-learn's `n_neighbors`. Default 10. */
+  neighbors?: number;
+  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see quiet-kernel.ts). */
+  kernel?: MatrixKernel;
+}
+
+// The largest product block, in floats: 64 MB keeps memory flat while blocks stay big enough for a fast GEMM.
+const PRODUCT_FLOATS = 16 * 1024 * 1024;
+// Rows per block: the diagonal block wastes half its square, and above about 500 rows the kernel gains nothing.
+const MAX_ROWS_PER_BLOCK = 512;
+
+/** Subtracts the mean: distances do not change, and the norms shrink, so `|x|^2 - 2 x.y + |y|^2` loses less to cancellation. */
+function centered(vectors: VectorSet): { data: Float32Array; norms: Float64Array } {
+  const { count, dims } = vectors;
+  const mean = new Float64Array(dims);
+  for (let row = 0; row < count; row++) {
+    const offset = row * dims;
+    for (let index = 0; index < dims; index++) mean[index] = mean[index]! + vectors.data[offset + index]!;
+  }
+  for (let index = 0; index < dims; index++) mean[index] = mean[index]! / Math.max(count, 1);
+  const data = new Float32Array(count * dims);
+  const norms = new Float64Array(count);
+  for (let row = 0; row < count; row++) {
+    const offset = row * dims;
+    let sum = 0;
+    for (let index = 0; index < dims; index++) {
+      const value = Math.fround(vectors.data[offset + index]! - mean[index]!);
+      data[offset + index] = value;
+      sum += value * value;
+    }
+    norms[row] = sum;
+  }
+  return { data, norms };
+}
+
+/** Every point's best candidates so far, each list sorted by distance. */
+class CandidateLists {
+  readonly distances: Float64Array;
+  readonly indices: Int32Array;
+  /** worst[i] is point i's current k-th smallest distance: a candidate must beat it to enter the list. */
+  readonly worst: Float64Array;
+
+  constructor(
+    count: number,
+    readonly neighbors: number,
+  ) {
+    this.distances = new Float64Array(count * neighbors).fill(Infinity);
+    this.indices = new Int32Array(count * neighbors).fill(-1);
+    this.worst = new Float64Array(count).fill(Infinity);
+  }
+
+  /**
+   * Inserts a candidate that beat `worst[point]`. After the first blocks almost every candidate fails that
+   * test, so this runs rarely, and insertion into a sorted list beats a heap for k around 10.
+   */
+  insert(point: number, candidate: number, distance: number): void {
+    const { distances, indices, neighbors } = this;
+    const base = point * neighbors;
+    let position = neighbors - 1;
+    while (position > 0 && distances[base + position - 1]! > distance) {
+      distances[base + position] = distances[base + position - 1]!;
+      indices[base + position] = indices[base + position - 1]!;
+      position--;
+    }
+    distances[base + position] = distance;
+    indices[base + position] = candidate;
+    this.worst[point] = distances[base + neighbors - 1]!;
+  }
+}
+
+/**
+ * Offers every pair (i, j), j > i, of one product block to both points' lists. The block holds rows
+ * [start, start + rows) against points [start, count); the hot loop reads three arrays per pair, kept in
+ * locals so the compiler can keep their bases in registers.
+ */
+function scanBlock(products: Float32Array, start: number, rows: number, width: number, norms: Float64Array, lists: CandidateLists): void {
+  const worst = lists.worst;
+  for (let row = 0; row < rows; row++) {
+    const point = start + row;
+    const pointNorm = norms[point]!;
+    let pointWorst = worst[point]!;
+    const base = row * width - start;
+    for (let other = point + 1; other < start + width; other++) {
+      const distance = pointNorm + norms[other]! - 2 * products[base + other]!;
+      if (distance < pointWorst) {
+        lists.insert(point, other, distance);
+        pointWorst = worst[point]!;
+      }
+      if (distance < worst[other]!) lists.insert(other, point, distance);
+    }
+  }
+}
+
+/**
+ * Finds every point's exact nearest neighbours (squared Euclidean distance), ties going to the lower index.
+ *
+ * await nearestNeighbors({ data, count: 4, dims: 1 }, { neighbors: 1 }) // data 0, 1, 5, 7
+ * // { indices: Int32Array [1, 0, 3, 2], squaredDistances: Float32Array [1, 1, 4, 4], ... }
+ */
+export async function nearestNeighbors(vectors: VectorSet, options: NearestNeighborOptions): Promise<NeighborLists> {
+  const { count, dims } = vectors;
+  const { neighbors, signal, onProgress } = options;
+  if (vectors.data.length !== count * dims) throw new Error('Vector data does not match count x dims.');
+  if (!Number.isInteger(neighbors) || neighbors < 1 || neighbors >= count) {
+    throw new Error(`Cannot find ${neighbors} neighbours among ${count} images: choose between 1 and ${count - 1}.`);
+  }
+  const kernel = options.kernel ?? (await sharedQuietKernel());
+  const { data, norms } = centered(vectors);
+  const lists = new CandidateLists(count, neighbors);
+  const rowsPerBlock = Math.max(1, options.rowsPerBlock ?? Math.min(MAX_ROWS_PER_BLOCK, Math.floor(PRODUCT_FLOATS / count)));
+  const totalPairs = (count * (count + 1)) / 2;
+  let pairsDone = 0;
+  for (let start = 0; start < count; start += rowsPerBlock) {
+    throwIfCancelled(signal);
+    const rows = Math.min(rowsPerBlock, count - start);
+    const width = count - start;
+    // Rows [start, start + rows) against every point from `start` on: the pairs with j < start were seen
+    // from the other side in an earlier block.
+    const products = await kernel.multiplyTransposed(
+      data.subarray(start * dims, (start + rows) * dims),
+      rows,
+      data.subarray(start * dims),
+      width,
+      dims,
+    );
+    scanBlock(products, start, rows, width, norms, lists);
+    pairsDone += rows * width - (rows * (rows - 1)) / 2;
+    onProgress?.({ fraction: Math.min(1, pairsDone / totalPairs), message: `Nearest neighbours: ${start + rows} of ${count} images` });
+    await yieldToEventLoop();
+  }
+  const squaredDistances = new Float32Array(count * neighbors);
+  for (let index = 0; index < squaredDistances.length; index++) squaredDistances[index] = Math.max(0, lists.distances[index]!);
+  return { count, neighbors, indices: lists.indices, squaredDistances };
+}
+
+/**
+ * The symmetric connectivity affinity 0.5 (A + A^T) of a neighbour graph, where A[i][j] = 1 when j is one of
+ * i's neighbours and (with `includeSelf`) A[i][i] = 1: scikit-learn's SpectralClustering with
+ * affinity='nearest_neighbors' (kneighbors_graph(include_self=True), then symmetrised). Entries are 1 for
+ * mutual neighbours and for the diagonal, 0.5 for one-way neighbours.
+ */
+export function connectivityAffinity(lists: NeighborLists, includeSelf = true): SparseMatrix {
+  const { count, neighbors, indices } = lists;
+  const rowCounts = new Int32Array(count + 1);
+  for (let point = 0; point < count; point++) {
+    rowCounts[point] = rowCounts[point]! + neighbors + (includeSelf ? 1 : 0);
+    for (let slot = 0; slot < neighbors; slot++) {
+      const other = indices[point * neighbors + slot]!;
+      rowCounts[other] = rowCounts[other]! + 1;
+    }
+  }
+  const fillStart = new Int32Array(count + 1);
+  for (let point = 0; point < count; point++) fillStart[point + 1] = fillStart[point]! + rowCounts[point]!;
+  const fill = fillStart.slice(0, count);
+  const rawColumns = new Int32Array(fillStart[count]!);
+  const rawValues = new Float64Array(fillStart[count]!);
+  const add = (row: number, column: number, value: number) => {
+    const position = fill[row]!++;
+    rawColumns[position] = column;
+    rawValues[position] = value;
+  };
+  for (let point = 0; point < count; point++) {
+    if (includeSelf) add(point, point, 1);
+    for (let slot = 0; slot < neighbors; slot++) {
+      const other = indices[point * neighbors + slot]!;
+      add(point, other, 0.5);
+      add(other, point, 0.5);
+    }
+  }
+  // Sort each row by column and merge duplicates (a mutual pair arrives once from each side).
+  const rowStart = new Int32Array(count + 1);
+  const columns = new Int32Array(rawColumns.length);
+  const values = new Float64Array(rawColumns.length);
+  let written = 0;
+  const order: number[] = [];
+  for (let row = 0; row < count; row++) {
+    rowStart[row] = written;
+    order.length = 0;
+    for (let position = fillStart[row]!; position < fillStart[row + 1]!; position++) order.push(position);
+    order.sort((a, b) => rawColumns[a]! - rawColumns[b]!);
+    for (const position of order) {
+      const column = rawColumns[position]!;
+      if (written > rowStart[row]! && columns[written - 1] === column) {
+        values[written - 1] = values[written - 1]! + rawValues[position]!;
+      } else {
+        columns[written] = column;
+        values[written] = rawValues[position]!;
+        written++;
+      }
+    }
+  }
+  rowStart[count] = written;
+  return { size: count, rowStart, columns: columns.slice(0, written), values: values.slice(0, written) };
+}
+
+/**
+ * The k-nearest-neighbour affinity of scikit-learn's SpectralClustering(affinity='nearest_neighbors'):
+ * `neighbors` counts the point itself, so each point links to its neighbors - 1 nearest others.
+ *
+ * await knnAffinity(vectors, { neighbors: 10 }) // { size: N, rowStart: Int32Array(N + 1), columns, values }
+ */
+export async function knnAffinity(vectors: VectorSet, options: AffinityOptions = {}): Promise<SparseMatrix> {
+  const requested = options.neighbors ?? 10;
+  if (!Number.isInteger(requested) || requested < 2) throw new Error(`The number of neighbours must be a whole number of at least 2, not ${requested}.`);
+  // scikit-learn refuses more neighbours than points; clamping keeps tiny selections usable.
+  const neighbors = Math.min(requested, vectors.count) - 1;
+  if (neighbors < 1) throw new Error(`Cannot build a neighbour graph of ${vectors.count} image(s): choose at least 2.`);
+  const lists = await nearestNeighbors(vectors, { ...options, neighbors });
+  return connectivityAffinity(lists, true);
+}

@@ -1,0 +1,227 @@
+/**
+ * Spectral clustering on a k-nearest-neighbour graph, following scikit-learn's
+ * SpectralClustering(affinity='nearest_neighbors', eigen_solver='lobpcg', assign_labels='cluster_qr'):
+ * (1) the symmetrised connectivity graph 0.5 (A + A^T) with each point among its own neighbours;
+ * (2) the eigenvectors of the k smallest eigenvalues of the normalised Laplacian L = I - D^-1/2 A D^-1/2
+ * (self-loops ignored, as scipy's csgraph.laplacian does), found as the k largest of D^-1/2 A D^-1/2 by
+ * LOBPCG started from D^1/2 1, then scaled row-wise by D^-1/2 (von Luxburg 2007, section 3.2; Ng, Jordan
+ * and Weiss 2002 use the same subspace); (3) labels by cluster_qr (Damle et al. 2019) or k-means.
+ */
+import type { LongWorkOptions, Progress } from '../util/progress';
+import { throwIfCancelled } from '../util/progress';
+import { clusterQr } from './cluster-qr';
+import { kmeans, type VectorSet } from './kmeans';
+import { knnAffinity, type SparseMatrix } from './knn-graph';
+import { type BlockVectors, lobpcg, type SymmetricOperator } from './lobpcg';
+import type { MatrixKernel } from './matrix-kernel';
+import { sharedQuietKernel } from './quiet-kernel';
+
+/** Settings of a spectral clustering run. */
+export interface SpectralOptions extends LongWorkOptions {
+  /** Number of clusters, 1..count. */
+  k: number;
+  /**
+   * Neighbours per image in the graph, the image itself included (scikit-learn's n_neighbors). Fewer give a
+   * sparser graph that follows thin, curved clusters but may fall apart into pieces. Default 10.
+   */
+  neighbors?: number;
+  /** Seed of the eigensolver's random start and of k-means; the same seed gives the same labels. Default 0. */
+  seed?: number;
+  /** How labels are read off the embedding: 'cluster_qr' (deterministic, fast) or 'kmeans' (10 restarts). Default 'cluster_qr'. */
+  assignLabels?: 'cluster_qr' | 'kmeans';
+  /** Residual tolerance of the eigensolver; default scipy's sqrt(2^-52) x count. */
+  tolerance?: number;
+  /** Upper bound on eigensolver iterations. Default 2000, as scikit-learn. */
+  maxIterations?: number;
+  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see quiet-kernel.ts). */
+  kernel?: MatrixKernel;
+}
+
+/** Labels in 0..k-1, the k smallest normalised-Laplacian eigenvalues (ascending; 0 per connected component), and time per stage. */
+export interface SpectralResult {
+  labels: Int32Array;
+  eigenvalues: Float64Array;
+  /** The spectral embedding the labels come from (row-major count x k), scaled and sign-fixed as scikit-learn's. */
+  embedding: Float64Array;
+  /** Eigensolver iterations, and whether every wanted vector met the tolerance. */
+  iterations: number;
+  converged: boolean;
+  seconds: { graph: number; eigen: number; assign: number };
+}
+
+/**
+ * Y = M X for a CSR matrix M and a row-major block X, in X's precision (LOBPCG keeps big blocks in
+ * float32). Entries are taken four at a time so each row of Y is read and written once per four: about
+ * twice as fast as one at a time (measured 14-16 ms against 33 ms for 10000 rows, 17 entries each, 55 columns).
+ */
+function sparseTimesBlock(rowStart: Int32Array, columns: Int32Array, values: Float64Array, block: BlockVectors, blockColumns: number): BlockVectors {
+  const size = rowStart.length - 1;
+  const result = block instanceof Float32Array ? new Float32Array(size * blockColumns) : new Float64Array(size * blockColumns);
+  for (let row = 0; row < size; row++) {
+    const target = row * blockColumns;
+    const end = rowStart[row + 1]!;
+    let entry = rowStart[row]!;
+    for (; entry + 3 < end; entry += 4) {
+      const first = values[entry]!;
+      const second = values[entry + 1]!;
+      const third = values[entry + 2]!;
+      const fourth = values[entry + 3]!;
+      const firstSource = columns[entry]! * blockColumns;
+      const secondSource = columns[entry + 1]! * blockColumns;
+      const thirdSource = columns[entry + 2]! * blockColumns;
+      const fourthSource = columns[entry + 3]! * blockColumns;
+      for (let column = 0; column < blockColumns; column++) {
+        result[target + column] =
+          result[target + column]! +
+          first * block[firstSource + column]! +
+          second * block[secondSource + column]! +
+          third * block[thirdSource + column]! +
+          fourth * block[fourthSource + column]!;
+      }
+    }
+    for (; entry < end; entry++) {
+      const value = values[entry]!;
+      const source = columns[entry]! * blockColumns;
+      for (let column = 0; column < blockColumns; column++) result[target + column] = result[target + column]! + value * block[source + column]!;
+    }
+  }
+  return result;
+}
+
+/** D^-1/2 A D^-1/2 without the diagonal, and D^1/2 (1 for isolated points), as scipy's normalised Laplacian uses them. */
+export function normalizedAdjacency(affinity: SparseMatrix): { operator: SymmetricOperator; sqrtDegrees: Float64Array } {
+  const { size, rowStart, columns, values } = affinity;
+  const sqrtDegrees = new Float64Array(size);
+  for (let row = 0; row < size; row++) {
+    let degree = 0;
+    for (let entry = rowStart[row]!; entry < rowStart[row + 1]!; entry++) if (columns[entry] !== row) degree += values[entry]!;
+    sqrtDegrees[row] = degree > 0 ? Math.sqrt(degree) : 1;
+  }
+  const start = new Int32Array(size + 1);
+  const normalizedColumns = new Int32Array(columns.length);
+  const normalizedValues = new Float64Array(columns.length);
+  let written = 0;
+  for (let row = 0; row < size; row++) {
+    start[row] = written;
+    for (let entry = rowStart[row]!; entry < rowStart[row + 1]!; entry++) {
+      const column = columns[entry]!;
+      if (column === row) continue;
+      normalizedColumns[written] = column;
+      normalizedValues[written] = values[entry]! / (sqrtDegrees[row]! * sqrtDegrees[column]!);
+      written++;
+    }
+  }
+  start[size] = written;
+  const operator: SymmetricOperator = {
+    size,
+    multiply: (block, blockColumns) => sparseTimesBlock(start, normalizedColumns, normalizedValues, block, blockColumns),
+  };
+  return { operator, sqrtDegrees };
+}
+
+/**
+ * Steps of x <- (x + M x) / 2 applied to the random start of the eigensolver. The eigenvalues mu of M lie in
+ * [-1, 1]; each step scales the component along mu by (1 + mu) / 2, so eight steps shrink a component at
+ * mu = 0.5 tenfold while the wanted ones near 1 stay, and the block stays well conditioned. Each step costs
+ * one sparse product, a fraction of an LOBPCG iteration. Measured (N = 10000, D = 1024, K = 50): 11 -> 7
+ * iterations on separated blobs, 15 -> 11 on overlapping ones, about 0.3-0.6 s saved.
+ */
+const START_SMOOTHING_STEPS = 12;
+
+/** Applies `steps` times x <- (x + M x) / 2 to a block of vectors. */
+function smoothBlock(operator: SymmetricOperator, block: BlockVectors, columns: number, steps: number): BlockVectors {
+  let current = block;
+  for (let step = 0; step < steps; step++) {
+    const image = operator.multiply(current, columns);
+    for (let index = 0; index < image.length; index++) image[index] = 0.5 * (image[index]! + current[index]!);
+    current = image;
+  }
+  return current;
+}
+
+/** Maps a stage's own 0..1 progress into [from, to] of the whole run. */
+function stageProgress(onProgress: ((progress: Progress) => void) | undefined, from: number, to: number) {
+  return onProgress && ((progress: Progress) => onProgress({ fraction: from + (to - from) * progress.fraction, message: progress.message }));
+}
+
+/**
+ * Clusters vectors into k groups by spectral clustering on their nearest-neighbour graph.
+ *
+ * await spectralClustering({ data, count: 600, dims: 32 }, { k: 8, seed: 0 })
+ * // { labels: Int32Array(600) in 0..7, eigenvalues: Float64Array(8) [0, 0.127, ...], embedding, iterations: 30,
+ * //   converged: true, seconds: { graph: 0.02, eigen: 0.05, assign: 0.001 } }
+ */
+export async function spectralClustering(vectors: VectorSet, options: SpectralOptions): Promise<SpectralResult> {
+  const { k, neighbors = 10, seed = 0, assignLabels = 'cluster_qr', signal, onProgress } = options;
+  if (!Number.isInteger(k) || k < 1) throw new Error(`The number of clusters must be a whole number of at least 1, not ${k}.`);
+  if (k > vectors.count) throw new Error(`Cannot make ${k} clusters from ${vectors.count} images: choose at most ${vectors.count}.`);
+  if (vectors.data.length !== vectors.count * vectors.dims) throw new Error('Vector data does not match count x dims.');
+  if (vectors.count < 2) return single(vectors.count);
+  const kernel = options.kernel ?? (await sharedQuietKernel());
+  const count = vectors.count;
+
+  let started = performance.now();
+  const affinity = await knnAffinity(vectors, { neighbors, kernel, signal, onProgress: stageProgress(onProgress, 0, 0.6) });
+  const graphSeconds = (performance.now() - started) / 1000;
+
+  started = performance.now();
+  throwIfCancelled(signal);
+  const { operator, sqrtDegrees } = normalizedAdjacency(affinity);
+  const solution = await lobpcg(operator, {
+    count: k,
+    seed,
+    tolerance: options.tolerance,
+    maxIterations: options.maxIterations ?? 2000,
+    initialVectors: sqrtDegrees,
+    initialColumns: 1,
+    filterStart: (block, columns) => smoothBlock(operator, block, columns, START_SMOOTHING_STEPS),
+    kernel,
+    signal,
+    onProgress: stageProgress(onProgress, 0.6, 0.95),
+  });
+  // Laplacian eigenvalues 1 - mu, ascending; the embedding u = D^-1/2 x, each vector's largest entry positive.
+  const eigenvalues = solution.values.map((value) => Math.max(0, 1 - value));
+  const embedding = new Float64Array(count * k);
+  for (let row = 0; row < count; row++) {
+    for (let column = 0; column < k; column++) embedding[row * k + column] = solution.vectors[row * k + column]! / sqrtDegrees[row]!;
+  }
+  for (let column = 0; column < k; column++) {
+    let largest = 0;
+    for (let row = 1; row < count; row++) if (Math.abs(embedding[row * k + column]!) > Math.abs(embedding[largest * k + column]!)) largest = row;
+    if (embedding[largest * k + column]! < 0) for (let row = 0; row < count; row++) embedding[row * k + column] = -embedding[row * k + column]!;
+  }
+  const eigenSeconds = (performance.now() - started) / 1000;
+
+  started = performance.now();
+  throwIfCancelled(signal);
+  onProgress?.({ fraction: 0.95, message: `Assigning labels (${assignLabels})` });
+  let labels: Int32Array;
+  if (assignLabels === 'kmeans') {
+    const result = await kmeans({ data: Float32Array.from(embedding), count, dims: k }, { k, seed, restarts: 10, kernel, signal });
+    labels = result.labels;
+  } else {
+    labels = clusterQr(embedding, count, k);
+  }
+  const assignSeconds = (performance.now() - started) / 1000;
+  onProgress?.({ fraction: 1, message: `Spectral clustering done: ${k} clusters` });
+  return {
+    labels,
+    eigenvalues,
+    embedding,
+    iterations: solution.iterations,
+    converged: solution.converged,
+    seconds: { graph: graphSeconds, eigen: eigenSeconds, assign: assignSeconds },
+  };
+}
+
+/** The trivial answer for zero or one image, where no graph exists. */
+function single(count: number): SpectralResult {
+  return {
+    labels: new Int32Array(count),
+    eigenvalues: new Float64Array(count),
+    embedding: new Float64Array(count).fill(1),
+    iterations: 0,
+    converged: true,
+    seconds: { graph: 0, eigen: 0, assign: 0 },
+  };
+}

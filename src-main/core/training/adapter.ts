@@ -1,0 +1,144 @@
+/**
+ * The trainable adapter head over frozen backbone features: centre and scale the features, then a
+ * two-layer perceptron (ReLU) into a new embedding space where images of one species lie close together.
+ * Applied to every image with the fast matrix kernel, so re-embedding a project takes seconds.
+ */
+import { fastestKernel, type MatrixKernel } from '../clustering/matrix-kernel';
+import type { VectorSet } from '../clustering/kmeans';
+
+/** Adapter weights, row-major float32 ([in, out] for each layer). */
+export interface AdapterWeights {
+  inputDims: number;
+  hiddenDims: number;
+  outputDims: number;
+  /** Subtracted from each input feature (the training set's mean). */
+  inputMean: Float32Array;
+  /** Inputs are divided by this after centring (the training set's root mean square deviation). */
+  inputScale: number;
+  /** Residual linear adapter: output = normalised input + input W1 + b1 (hiddenDims 0, outputDims = inputDims). */
+  residual?: boolean;
+  w1: Float32Array;
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+}
+
+/** Transposes a row-major [rows, columns] matrix. */
+export function transpose(matrix: Float32Array, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(matrix.length);
+  for (let row = 0; row < rows; row++) for (let column = 0; column < columns; column++) out[column * rows + row] = matrix[row * columns + column]!;
+  return out;
+}
+
+/** Mean and scale that normalise a feature matrix; the adapter stores them. */
+export function featureNormalisation(vectors: VectorSet): { mean: Float32Array; scale: number } {
+  const { data, count, dims } = vectors;
+  const sum = new Float64Array(dims);
+  for (let row = 0; row < count; row++) for (let index = 0; index < dims; index++) sum[index] = sum[index]! + data[row * dims + index]!;
+  const mean = Float32Array.from(sum, (value) => value / count);
+  let squares = 0;
+  for (let row = 0; row < count; row++) for (let index = 0; index < dims; index++) squares += (data[row * dims + index]! - mean[index]!) ** 2;
+  return { mean, scale: Math.sqrt(squares / (count * dims)) || 1 };
+}
+
+/** Centres and scales rows as the adapter's first step. */
+export function normaliseRows(data: Float32Array, count: number, dims: number, mean: Float32Array, scale: number): Float32Array {
+  const out = new Float32Array(count * dims);
+  for (let row = 0; row < count; row++) {
+    for (let index = 0; index < dims; index++) out[row * dims + index] = (data[row * dims + index]! - mean[index]!) / scale;
+  }
+  return out;
+}
+
+/**
+ * Maps backbone features through the adapter.
+ *
+ * await applyAdapter(weights, { data, count: 2, dims: 1280 }) // { data: Float32Array(2 * 256), count: 2, dims: 256 }
+ */
+export async function applyAdapter(weights: AdapterWeights, vectors: VectorSet, kernel?: MatrixKernel): Promise<VectorSet> {
+  if (vectors.dims !== weights.inputDims) {
+    throw new Error(`The adapter expects ${weights.inputDims}-d features but got ${vectors.dims}-d: it was trained on another backbone.`);
+  }
+  const matrices = kernel ?? (await fastestKernel());
+  // hiddenDims 0: a single linear map stored in w1/b1.
+  const linear = weights.hiddenDims === 0;
+  const firstWidth = linear ? weights.outputDims : weights.hiddenDims;
+  const w1t = transpose(weights.w1, weights.inputDims, firstWidth);
+  const w2t = linear ? null : transpose(weights.w2, weights.hiddenDims, weights.outputDims);
+  const out = new Float32Array(vectors.count * weights.outputDims);
+  const chunk = 4096;
+  for (let start = 0; start < vectors.count; start += chunk) {
+    const rows = Math.min(chunk, vectors.count - start);
+    const input = normaliseRows(
+      vectors.data.subarray(start * vectors.dims, (start + rows) * vectors.dims),
+      rows,
+      vectors.dims,
+      weights.inputMean,
+      weights.inputScale,
+    );
+    const first = await matrices.multiplyTransposed(input, rows, w1t, firstWidth, weights.inputDims);
+    if (!w2t) {
+      for (let index = 0; index < first.length; index++) first[index] = first[index]! + weights.b1[index % firstWidth]! + (weights.residual ? input[index]! : 0);
+      out.set(first, start * weights.outputDims);
+      continue;
+    }
+    for (let index = 0; index < first.length; index++) first[index] = Math.max(0, first[index]! + weights.b1[index % firstWidth]!);
+    const output = await matrices.multiplyTransposed(first, rows, w2t, weights.outputDims, weights.hiddenDims);
+    for (let index = 0; index < output.length; index++) output[index] = output[index]! + weights.b2[index % weights.outputDims]!;
+    out.set(output, start * weights.outputDims);
+  }
+  return { data: out, count: vectors.count, dims: weights.outputDims };
+}
+
+/** Serialises weights to one buffer (a JSON header line, then the float32 arrays) for the database. */
+export function encodeAdapter(weights: AdapterWeights): Buffer {
+  const arrays = [weights.inputMean, weights.w1, weights.b1, weights.w2, weights.b2];
+  const header = JSON.stringify({
+    format: 'specimen-sorter-adapter-1',
+    inputDims: weights.inputDims,
+    hiddenDims: weights.hiddenDims,
+    outputDims: weights.outputDims,
+    inputScale: weights.inputScale,
+    residual: weights.residual ?? false,
+    lengths: arrays.map((array) => array.length),
+  });
+  const headerBytes = Buffer.from(`${header}\n`, 'utf8');
+  const padding = (4 - (headerBytes.length % 4)) % 4;
+  return Buffer.concat([headerBytes, Buffer.alloc(padding, 0x20), ...arrays.map((array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength))]);
+}
+
+/** Reads weights written by `encodeAdapter`. */
+export function decodeAdapter(buffer: Buffer): AdapterWeights {
+  const newline = buffer.indexOf(0x0a);
+  const header = JSON.parse(buffer.subarray(0, newline).toString('utf8')) as {
+    format: string;
+    inputDims: number;
+    hiddenDims: number;
+    outputDims: number;
+    inputScale: number;
+    residual?: boolean;
+    lengths: number[];
+  };
+  if (header.format !== 'specimen-sorter-adapter-1') throw new Error(`Unknown adapter format ${header.format}`);
+  let offset = newline + 1;
+  offset += (4 - (offset % 4)) % 4;
+  const arrays = header.lengths.map((length) => {
+    const array = new Float32Array(length);
+    Buffer.from(array.buffer).set(buffer.subarray(offset, offset + length * 4));
+    offset += length * 4;
+    return array;
+  });
+  const [inputMean, w1, b1, w2, b2] = arrays as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  return {
+    inputDims: header.inputDims,
+    hiddenDims: header.hiddenDims,
+    outputDims: header.outputDims,
+    inputScale: header.inputScale,
+    residual: header.residual ?? false,
+    inputMean,
+    w1,
+    b1,
+    w2,
+    b2,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Which embeddings clustering uses: the backbone's own features, or, after fine-tuning, the backbone's
+ * features (averaged with their mirror image) mapped through the project's active adapter.
+ */
+import { applyAdapter, decodeAdapter } from '../core/training/adapter';
+import type { LongWorkOptions } from '../core/util/progress';
+import { embedMissing, embeddingModelId } from './embed-service';
+import type { Project } from './project';
+import type { ProjectStore } from './project-store';
+
+/** Setting key of the active adapter's checkpoint id. */
+export const ACTIVE_CHECKPOINT_SETTING = 'training.checkpoint';
+
+/** The embedding model id of an adapter checkpoint over a backbone. */
+export function adapterModelId(backboneId: string, checkpointId: number): string {
+  return `${backboneId}+adapter-${checkpointId}`;
+}
+
+/** Backbone features of every readable image, averaged with the mirrored image's features (test-time augmentation). */
+export function augmentedFeatures(store: ProjectStore, backboneId: string): { imageIds: number[]; sha256: string[]; dims: number; data: Float32Array } {
+  const plain = store.embeddingsForImages(embeddingModelId(backboneId));
+  const flipped = store.embeddingsForImages(embeddingModelId(backboneId, 'flip'));
+  const flippedRow = new Map(flipped.imageIds.map((id, row) => [id, row]));
+  const dims = plain.dims;
+  const data = new Float32Array(plain.data.length);
+  plain.imageIds.forEach((id, row) => {
+    const other = flippedRow.get(id);
+    for (let index = 0; index < dims; index++) {
+      const value = plain.data[row * dims + index]!;
+      data[row * dims + index] = other === undefined ? value : (value + flipped.data[other * dims + index]!) / 2;
+    }
+  });
+  const sha = new Map(
+    (store.database.prepare("SELECT id, sha256 FROM images WHERE status = 'ok'").all() as { id: number; sha256: string }[]).map((row) => [row.id, row.sha256]),
+  );
+  return { imageIds: plain.imageIds, sha256: plain.imageIds.map((id) => sha.get(id)!), dims, data };
+}
+
+/**
+ * Embeds what is missing and returns the model id to cluster on: the active adapter's when one was
+ * trained on this backbone, else the backbone's.
+ */
+export async function prepareEmbeddings(project: Project, options: LongWorkOptions = {}): Promise<{ modelId: string; embedded: number }> {
+  const { signal, onProgress } = options;
+  const backbone = await project.backbone();
+  const checkpointText = project.store.setting(ACTIVE_CHECKPOINT_SETTING);
+  const checkpoint = checkpointText ? project.store.checkpoint(Number(checkpointText)) : null;
+  const useAdapter = checkpoint !== null && checkpoint.modelId === backbone.id;
+  const plain = await embedMissing(project.store, backbone, {
+    signal,
+    onProgress: (progress) => onProgress?.({ fraction: progress.fraction * (useAdapter ? 0.5 : 1), message: progress.message }),
+  });
+  if (!useAdapter) return { modelId: backbone.id, embedded: plain.embedded };
+  await embedMissing(project.store, backbone, {
+    signal,
+    variant: 'flip',
+    onProgress: (progress) => onProgress?.({ fraction: 0.5 + progress.fraction * 0.5, message: `Mirrored views: ${progress.message}` }),
+  });
+  const modelId = adapterModelId(backbone.id, checkpoint.id);
+  const missing = new Set(project.store.imagesMissingEmbedding(modelId).map((row) => row.sha256));
+  if (missing.size > 0) {
+    const features = augmentedFeatures(project.store, backbone.id);
+    const rows = features.sha256.flatMap((sha, row) => (missing.has(sha) ? [row] : []));
+    const input = new Float32Array(rows.length * features.dims);
+    rows.forEach((row, index) => input.set(features.data.subarray(row * features.dims, (row + 1) * features.dims), index * features.dims));
+    const weights = decodeAdapter(checkpoint.weights);
+    const adapted = await applyAdapter(weights, { data: input, count: rows.length, dims: features.dims });
+    const seen = new Set<string>();
+    const items = rows.flatMap((row, index) => {
+      const sha = features.sha256[row]!;
+      if (seen.has(sha)) return [];
+      seen.add(sha);
+      return [{ sha256: sha, vector: adapted.data.slice(index * adapted.dims, (index + 1) * adapted.dims) }];
+    });
+    project.store.saveModel({ id: modelId, name: `${backbone.name} + adapter ${checkpoint.id}`, source: backbone.source, format: 'adapter', dims: adapted.dims, preprocessing: backbone.preprocessing });
+    project.store.putEmbeddings(modelId, adapted.dims, items);
+  }
+  return { modelId, embedded: plain.embedded };
+}

@@ -1,0 +1,116 @@
+/**
+ * Fine-tunes a project's embedding space on the species the user labeled: episodic training of the adapter
+ * head over cached backbone features (mirrored views as augmentation), validation species held out
+ * automatically, the checkpoint stored in the project and made active for clustering.
+ */
+import { encodeAdapter } from '../core/training/adapter';
+import { type EpochRecord, type LabeledFeatures, type TrainOptions, trainAdapter } from '../core/training/trainer';
+import type { Progress } from '../core/util/progress';
+import { deriveSeed, seededRandom } from '../core/util/random';
+import { embedMissing, embeddingModelId } from './embed-service';
+import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, prepareEmbeddings } from './embedding-space';
+import type { Project } from './project';
+
+/** What can be trained: only the adapter head runs on a CPU-only machine today. */
+export type Trainable = 'head' | 'last-blocks' | 'all';
+
+/** Project training settings. */
+export interface ProjectTrainOptions extends TrainOptions {
+  trainable?: Trainable;
+}
+
+/** What training produced. */
+export interface ProjectTrainResult {
+  checkpointId: number;
+  embeddingModelId: string;
+  trainSpecies: string[];
+  validationSpecies: string[];
+  bestEpoch: number;
+  history: EpochRecord[];
+  seconds: number;
+}
+
+/** Trains, stores the checkpoint, activates it and re-embeds the project with it. */
+export async function trainProject(project: Project, options: ProjectTrainOptions = {}): Promise<ProjectTrainResult> {
+  const { trainable = 'head', shot = 5, query = 6, seed = 0, signal } = options;
+  const onProgress = options.onProgress ?? ((_progress: Progress) => {});
+  if (trainable !== 'head') {
+    throw new Error(
+      `Training "${trainable}" needs backbone gradients, which this version runs only for the adapter head. Use --trainable head.`,
+    );
+  }
+  const backbone = await project.backbone();
+  for (const [index, variant] of ([undefined, 'flip'] as const).entries()) {
+    await embedMissing(project.store, backbone, {
+      signal,
+      variant,
+      onProgress: (progress) => onProgress({ fraction: 0.1 * (index + progress.fraction), message: progress.message }),
+    });
+  }
+  const plain = project.store.embeddingsForImages(embeddingModelId(backbone.id));
+  const flipped = project.store.embeddingsForImages(embeddingModelId(backbone.id, 'flip'));
+  const rowOf = new Map(plain.imageIds.map((id, row) => [id, row]));
+  const flippedRowOf = new Map(flipped.imageIds.map((id, row) => [id, row]));
+  const bySpecies = new Map<string, number[]>();
+  for (const { imageId, species } of project.store.labeledImages()) {
+    if (!rowOf.has(imageId) || !flippedRowOf.has(imageId)) continue;
+    let list = bySpecies.get(species);
+    if (!list) bySpecies.set(species, (list = []));
+    list.push(imageId);
+  }
+  const eligible = [...bySpecies].filter(([, images]) => images.length >= shot + query).map(([species]) => species).sort();
+  if (eligible.length < 2) {
+    throw new Error(
+      `Training needs at least 2 species with ${shot + query} or more labeled images each; ${eligible.length} have enough. Label more images (or lower shot and query).`,
+    );
+  }
+  // Hold out about a fifth of the species (at least 2) for choosing the epoch, when there are enough.
+  const random = seededRandom(deriveSeed(seed, 7));
+  const shuffled = [...eligible].sort(() => random() - 0.5);
+  const validationCount = eligible.length >= 6 ? Math.max(2, Math.round(eligible.length / 5)) : 0;
+  const validationSpecies = shuffled.slice(0, validationCount).sort();
+  const trainSpecies = shuffled.slice(validationCount).sort();
+  const dims = plain.dims;
+  const features = (species: string[], average: boolean): LabeledFeatures => {
+    const images = species.flatMap((name, label) => bySpecies.get(name)!.map((imageId) => ({ imageId, label })));
+    const data = new Float32Array(images.length * dims);
+    const mirrored = new Float32Array(images.length * dims);
+    images.forEach(({ imageId }, index) => {
+      const row = rowOf.get(imageId)!;
+      const other = flippedRowOf.get(imageId)!;
+      mirrored.set(flipped.data.subarray(other * dims, (other + 1) * dims), index * dims);
+      data.set(plain.data.subarray(row * dims, (row + 1) * dims), index * dims);
+      if (average) for (let d = 0; d < dims; d++) data[index * dims + d] = (data[index * dims + d]! + mirrored[index * dims + d]!) / 2;
+    });
+    return { data, count: images.length, dims, labels: Int32Array.from(images.map((image) => image.label)), views: average ? [] : [mirrored] };
+  };
+  const train = features(trainSpecies, false);
+  const validation = validationCount > 0 ? features(validationSpecies, true) : null;
+  const settings: TrainOptions = { hiddenDims: 0, outputDims: 256, learningRate: 1e-3, ...options };
+  const result = await trainAdapter(train, validation, {
+    ...settings,
+    signal,
+    onProgress: (progress) => onProgress({ fraction: 0.1 + 0.8 * progress.fraction, message: progress.message }),
+  });
+  const { onProgress: _progress, onEpoch: _epoch, signal: _signal, ...stored } = settings;
+  const checkpointId = project.store.saveCheckpoint({
+    modelId: backbone.id,
+    options: { ...stored, trainSpecies, validationSpecies },
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    weights: encodeAdapter(result.best),
+  });
+  project.store.setSetting(ACTIVE_CHECKPOINT_SETTING, String(checkpointId));
+  onProgress({ fraction: 0.95, message: 'Re-embedding every image with the fine-tuned adapter' });
+  await prepareEmbeddings(project, { signal });
+  onProgress({ fraction: 1, message: `Trained in ${result.seconds.toFixed(1)} s; best epoch ${result.bestEpoch}` });
+  return {
+    checkpointId,
+    embeddingModelId: adapterModelId(backbone.id, checkpointId),
+    trainSpecies,
+    validationSpecies,
+    bestEpoch: result.bestEpoch,
+    history: result.history,
+    seconds: result.seconds,
+  };
+}
