@@ -131,6 +131,51 @@ describe('LOBPCG', () => {
     await expect(solving).rejects.toThrow(/Cancelled/);
   });
 
+  it('converges on a repeated eigenvalue, where Rayleigh-Ritz mixes converged and unconverged vectors', async () => {
+    // Six identical diagonal blocks, each the second-difference matrix of order 30 shifted to have its
+    // largest eigenvalue near 4: every eigenvalue appears six times.
+    const blockOrder = 30;
+    const size = 6 * blockOrder;
+    const operator: SymmetricOperator = {
+      size,
+      multiply(block, columns) {
+        const result = new Float64Array(size * columns);
+        for (let row = 0; row < size; row++) {
+          const inBlock = row % blockOrder;
+          for (let column = 0; column < columns; column++) {
+            const above = inBlock > 0 ? block[(row - 1) * columns + column]! : 0;
+            const below = inBlock < blockOrder - 1 ? block[(row + 1) * columns + column]! : 0;
+            result[row * columns + column] = 2 * block[row * columns + column]! - above - below;
+          }
+        }
+        return result;
+      },
+    };
+    const result = await lobpcg(operator, { count: 6, blockSize: 8, tolerance: 1e-8, seed: 4, maxIterations: 500 });
+    expect(result.converged).toBe(true);
+    const top = 2 - 2 * Math.cos((blockOrder * Math.PI) / (blockOrder + 1));
+    for (let k = 0; k < 6; k++) expect(result.values[k]).toBeCloseTo(top, 9);
+  });
+
+  it('applies the start filter once and still converges to the same eigenpairs', async () => {
+    const size = 150;
+    const matrix = plantedMatrix(size, 8);
+    const operator = denseOperator(matrix, size);
+    const calls: number[] = [];
+    const filtered = await lobpcg(operator, {
+      count: 4,
+      seed: 1,
+      tolerance: 1e-9,
+      filterStart: (block, columns) => {
+        calls.push(columns);
+        return operator.multiply(block, columns);
+      },
+    });
+    expect(calls).toEqual([6]);
+    const dense = symmetricEigen(matrix, size);
+    for (let k = 0; k < 4; k++) expect(filtered.values[k]).toBeCloseTo(dense.values[size - 1 - k]!, 10);
+  });
+
   it('solves small orders densely', async () => {
     const matrix = plantedMatrix(12, 2);
     const result = await lobpcg(denseOperator(matrix, 12), { count: 2 });
