@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { ClusterMethod } from '../contract/api';
 import { clusterProject, evaluateRun } from '../services/cluster-service';
 import { findDefaultModel } from '../services/default-model';
 import { embedMissing } from '../services/embed-service';
@@ -30,7 +31,7 @@ Commands:
                [--project <dir>] [--seed <n>]        import, embed, cluster and export in one go
   import <folder> --project <dir> [--labels-from-folders] [--json]
   embed --project <dir> [--model <path>]
-  cluster --project <dir> --k <n> [--method kmeans] [--seed <n>] [--restarts <n>]
+  cluster --project <dir> --k <n> [--method kmeans|spectral] [--seed <n>] [--restarts <n>]
   train --project <dir> [--way 30] [--shot 5] [--query 6] [--tasks 300] [--epochs 9] [--alpha 0.1]
         [--loss proto|scatter|kcl|mcl] [--trainable head] [--learning-rate 0.001] [--seed <n>]
                                                       episodic fine-tuning on the labeled species
@@ -98,9 +99,9 @@ function integer(text: string | undefined, name: string, fallback: number, minim
   return Number(text);
 }
 
-function method(values: Values): 'kmeans' {
+function method(values: Values): ClusterMethod {
   const chosen = values.method ?? 'kmeans';
-  if (chosen !== 'kmeans') throw new UsageError(`Unknown --method "${chosen}". Available: kmeans.`);
+  if (chosen !== 'kmeans' && chosen !== 'spectral') throw new UsageError(`Unknown --method "${chosen}". Available: kmeans, spectral.`);
   return chosen;
 }
 

@@ -5,7 +5,8 @@
  */
 
 /** Clustering methods the app offers. */
-export type ClusterMethod = 'kmeans';
+/** Clustering methods the app offers: K-means, or spectral clustering on the kNN graph. */
+export type ClusterMethod = 'kmeans' | 'spectral';
 
 /** Kinds of long-running job. */
 export type JobKind = 'import' | 'embed' | 'cluster' | 'train';

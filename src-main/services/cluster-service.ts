@@ -1,5 +1,6 @@
 /** Clusters a project's embeddings, stores the run, and scores it against known labels. */
-import { kmeans } from '../core/clustering/kmeans';
+import { kmeans, type VectorSet } from '../core/clustering/kmeans';
+import { spectralClustering } from '../core/clustering/spectral';
 import { scoreClustering } from '../core/metrics/clustering-metrics';
 import type { LongWorkOptions } from '../core/util/progress';
 import type { ClusterMethod, ClusterMetrics } from '../contract/api';
@@ -26,12 +27,43 @@ export async function clusterProject(
   if (k > imageIds.length) {
     throw new Error(`Cannot make ${k} clusters from ${imageIds.length} images: choose a number of clusters of at most ${imageIds.length}.`);
   }
-  const result = await kmeans({ data, count: imageIds.length, dims }, { k, seed, restarts, signal, onProgress });
+  const vectors = { data, count: imageIds.length, dims };
+  let result: { labels: Int32Array; distances: Float32Array };
+  let parameters: Record<string, unknown>;
+  if (method === 'spectral') {
+    const spectral = await spectralClustering(vectors, { k, seed, neighbors: Math.min(10, imageIds.length - 1), signal, onProgress });
+    result = { labels: spectral.labels, distances: distancesToCentroids(vectors, spectral.labels, k) };
+    parameters = { neighbors: 10, assignLabels: 'cluster_qr', converged: spectral.converged, seconds: spectral.seconds };
+  } else {
+    const fitted = await kmeans(vectors, { k, seed, restarts, signal, onProgress });
+    result = fitted;
+    parameters = { restarts, inertia: fitted.inertia, iterations: fitted.iterations };
+  }
   const runId = store.saveRun(
-    { method, k, seed, modelId, parameters: { restarts, inertia: result.inertia, iterations: result.iterations } },
+    { method, k, seed, modelId, parameters },
     imageIds.map((imageId, index) => ({ imageId, clusterId: result.labels[index]! + 1, distance: result.distances[index]! })),
   );
   return { runId, metrics: evaluateRun(store, runId), clusterCount: k };
+}
+
+/** Euclidean distance of each vector to the mean of its cluster (spectral clustering has no centers of its own). */
+export function distancesToCentroids(vectors: VectorSet, labels: Int32Array, k: number): Float32Array {
+  const { data, count, dims } = vectors;
+  const sums = new Float64Array(k * dims);
+  const sizes = new Int32Array(k);
+  for (let row = 0; row < count; row++) {
+    const label = labels[row]!;
+    sizes[label] = sizes[label]! + 1;
+    for (let index = 0; index < dims; index++) sums[label * dims + index] = sums[label * dims + index]! + data[row * dims + index]!;
+  }
+  const distances = new Float32Array(count);
+  for (let row = 0; row < count; row++) {
+    const label = labels[row]!;
+    let sum = 0;
+    for (let index = 0; index < dims; index++) sum += (data[row * dims + index]! - sums[label * dims + index]! / sizes[label]!) ** 2;
+    distances[row] = Math.sqrt(sum);
+  }
+  return distances;
 }
 
 /** Scores a run against the known labels of its images and stores the scores; null when no image is labeled. */

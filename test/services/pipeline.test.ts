@@ -101,6 +101,16 @@ describe('embed, cluster, export', () => {
     expect(Number(beta[5])).toBeGreaterThan(0);
   });
 
+  it('clusters spectrally, with distances to each cluster mean', async () => {
+    const backbone = await project.backbone();
+    const { runId, metrics } = await clusterProject(project.store, backbone.id, { method: 'spectral', k: 2, seed: 1 });
+    expect(project.store.run(runId)?.method).toBe('spectral');
+    expect(metrics?.count).toBe(131);
+    const members = project.store.clusterMembers(runId);
+    expect([...members.keys()].sort()).toEqual([1, 2]);
+    for (const list of members.values()) for (const member of list) expect(member.distance).toBeGreaterThan(0);
+  });
+
   it('rejects a number of clusters larger than the photos, saying the limit', async () => {
     const backbone = await project.backbone();
     await expect(clusterProject(project.store, backbone.id, { method: 'kmeans', k: 500, seed: 0 })).rejects.toThrow(/at most 131/);

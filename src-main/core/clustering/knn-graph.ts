@@ -2,7 +2,7 @@
  * Exact k-nearest-neighbour graphs by matrix multiply. Squared distances are `|x|^2 - 2 x.y + |y|^2`, so the
  * work is one product per block of rows, run by the fast matrix kernel; each product covers only the pairs
  * (i, j) with j >= i and feeds both points' candidate lists, which halves the arithmetic. Memory stays at one
- * product block (at most 64 MB) plus the data, never N x N.
+ * product block (at most 64 MB) plus a centred float32 copy of the data, never N x N.
  */
 import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
 import type { VectorSet } from './kmeans';

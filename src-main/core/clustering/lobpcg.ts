@@ -32,6 +32,7 @@ export type BlockVectors = Float64Array | Float32Array;
 
 /** A symmetric linear operator A of order `size`, given by its action on a block of vectors. */
 export interface SymmetricOperator {
+  /** Order of the operator: the length of each vector. */
   size: number;
   /** Returns A X for the row-major block X (size x columns). */
   multiply(block: BlockVectors, columns: number): BlockVectors;
@@ -55,13 +56,15 @@ export interface LobpcgOptions extends LongWorkOptions {
   seed?: number;
   /** Start vectors (row-major size x initialColumns) that replace the first random ones, such as a known eigenvector. */
   initialVectors?: BlockVectors;
+  /** Number of columns in `initialVectors`; default 0. */
   initialColumns?: number;
   /** Kernel for tall dense products (float32); without one, everything runs in float64 JavaScript. */
   kernel?: MatrixKernel;
   /**
    * Transforms the start block (size x blockSize) before the first Rayleigh-Ritz step, for instance a few
    * steps of a polynomial in A that damp the unwanted eigenvectors, which saves iterations when the
-   * polynomial is cheaper than an iteration. It must keep the block's columns independent.
+   * polynomial is cheaper than an iteration. If the filtered columns are too close to dependent to resolve,
+   * the solver starts from the unfiltered block instead.
    */
   filterStart?: (block: BlockVectors, columns: number) => BlockVectors;
 }
@@ -496,9 +499,14 @@ export async function lobpcg(operator: SymmetricOperator, options: LobpcgOptions
       for (let column = 0; column < initialColumns; column++) start[row * blockSize + column] = options.initialVectors[row * initialColumns + column]!;
     }
   }
-  const filtered = options.filterStart ? products.adopt(options.filterStart(start, blockSize)) : start;
   const empty = products.allocate(0);
-  const first = await rayleighRitz(products, filtered, multiply(filtered, blockSize), blockSize, empty, empty, 0, blockSize, []);
+  let first: RitzStep | undefined;
+  if (options.filterStart) {
+    // A strong filter can leave some columns too small to resolve in float32; then start unfiltered.
+    const filtered = products.adopt(options.filterStart(start.slice(), blockSize));
+    first = await rayleighRitz(products, filtered, multiply(filtered, blockSize), blockSize, empty, empty, 0, blockSize, []);
+  }
+  first ??= await rayleighRitz(products, start, multiply(start, blockSize), blockSize, empty, empty, 0, blockSize, []);
   if (!first) throw new Error('The start vectors of the eigensolver are linearly dependent.');
   // U = [X | P]: the Ritz vectors (descending Ritz values) and the directions, side by side in each row.
   let { u, au, values } = first;

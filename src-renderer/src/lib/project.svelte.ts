@@ -1,6 +1,7 @@
 /** The project as the renderer sees it: overview, gallery page, clusters, and the running job. */
 import type {
   ClusterCard,
+  ClusterMethod,
   ClusterRunInfo,
   ImageView,
   JobFinished,
@@ -81,8 +82,8 @@ export class ProjectState {
   }
 
   /** Starts clustering (embedding what is missing first). */
-  async cluster(k: number, seed: number): Promise<void> {
-    await this.#startJob('cluster', () => api.invoke('clusters:run', { method: 'kmeans', k, seed }));
+  async cluster(method: ClusterMethod, k: number, seed: number): Promise<void> {
+    await this.#startJob('cluster', () => api.invoke('clusters:run', { method, k, seed }));
   }
 
   /** Starts episodic fine-tuning on the labeled species. */

@@ -176,6 +176,19 @@ describe('LOBPCG', () => {
     for (let k = 0; k < 4; k++) expect(filtered.values[k]).toBeCloseTo(dense.values[size - 1 - k]!, 10);
   });
 
+  it('falls back to the random start when the filtered start is dependent', async () => {
+    const size = 150;
+    const matrix = plantedMatrix(size, 8);
+    const copyFirstColumn = (block: BlockVectors, columns: number) => {
+      const result = Float64Array.from(block);
+      for (let row = 0; row < size; row++) for (let column = 1; column < columns; column++) result[row * columns + column] = result[row * columns]!;
+      return result;
+    };
+    const result = await lobpcg(denseOperator(matrix, size), { count: 4, seed: 1, tolerance: 1e-9, filterStart: copyFirstColumn });
+    expect(result.converged).toBe(true);
+    expect(result.values[0]).toBeCloseTo(symmetricEigen(matrix, size).values[size - 1]!, 10);
+  });
+
   it('solves small orders densely', async () => {
     const matrix = plantedMatrix(12, 2);
     const result = await lobpcg(denseOperator(matrix, 12), { count: 2 });
