@@ -57,6 +57,8 @@ export interface ClusterRunInfo {
   modelId: string;
   createdAt: string;
   metrics: ClusterMetrics | null;
+  /** Edits (rename, merge, split, move) that Undo can revert, newest first. */
+  undoable: number;
 }
 
 /** One cluster card. */
@@ -125,6 +127,10 @@ export interface ApiChannels {
   'clusters:run': { request: { method: ClusterMethod; k: number; seed?: number | undefined }; reply: { jobId: string } };
   'clusters:latest': { request: Record<string, never>; reply: { run: ClusterRunInfo | null; clusters: ClusterCard[] } };
   'clusters:rename': { request: { runId: number; clusterId: number; name: string }; reply: { name: string } };
+  'clusters:merge': { request: { runId: number; clusterIds: number[] }; reply: { clusterId: number; moved: number } };
+  'clusters:split': { request: { runId: number; clusterId: number; parts?: number | undefined }; reply: { clusterIds: number[] } };
+  'clusters:move': { request: { runId: number; imageIds: number[]; toClusterId: number | null }; reply: { clusterId: number; moved: number } };
+  'clusters:undo': { request: { runId: number }; reply: { undone: string | null } };
   'export:csv': { request: Record<string, never>; reply: { fileName: string; csv: string; rows: number } };
   'training:start': { request: TrainingSettings; reply: { jobId: string } };
   'jobs:active': { request: Record<string, never>; reply: { jobs: JobProgress[] } };

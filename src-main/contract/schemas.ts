@@ -27,6 +27,12 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'clusters:rename': z
     .object({ runId: z.number().int().min(1), clusterId: z.number().int().min(1), name: z.string().max(200) })
     .strict(),
+  'clusters:merge': z.object({ runId: z.number().int().min(1), clusterIds: z.array(z.number().int().min(1)).min(2).max(10_000) }).strict(),
+  'clusters:split': z.object({ runId: z.number().int().min(1), clusterId: z.number().int().min(1), parts: z.number().int().min(2).max(50).optional() }).strict(),
+  'clusters:move': z
+    .object({ runId: z.number().int().min(1), imageIds: z.array(z.number().int().min(1)).min(1).max(1_000_000), toClusterId: z.number().int().min(1).nullable() })
+    .strict(),
+  'clusters:undo': z.object({ runId: z.number().int().min(1) }).strict(),
   'export:csv': empty,
   'training:start': z
     .object({

@@ -95,4 +95,15 @@ export const MIGRATIONS: readonly string[] = [
     weights BLOB NOT NULL
   );
   `,
+  // 3: undoable edits of a clustering run (merge, split, move): the assignments before each edit.
+  `
+  CREATE TABLE cluster_edits (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES cluster_runs (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    description TEXT NOT NULL,
+    previous TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
 ];

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { Channel, ClusterCard, ReplyOf, RequestOf } from '../contract/api';
+import { mergeClusters, moveImages, renameClusterUndoable, splitCluster, undoLastEdit } from './cluster-edit-service';
 import { clusterProject } from './cluster-service';
 import { prepareEmbeddings } from './embedding-space';
 import { buildImageCsv } from './export-service';
@@ -128,8 +129,23 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
     },
 
     async 'clusters:rename'({ runId, clusterId, name }) {
-      if (!store.run(runId)) throw new Error(`Clustering run ${runId} does not exist; cluster again and retry.`);
-      return { name: store.renameCluster(runId, clusterId, name) };
+      return { name: renameClusterUndoable(store, runId, clusterId, name) };
+    },
+
+    async 'clusters:merge'({ runId, clusterIds }) {
+      return mergeClusters(store, runId, clusterIds);
+    },
+
+    async 'clusters:split'({ runId, clusterId, parts }) {
+      return splitCluster(store, runId, clusterId, parts ?? 2);
+    },
+
+    async 'clusters:move'({ runId, imageIds, toClusterId }) {
+      return moveImages(store, runId, imageIds, toClusterId);
+    },
+
+    async 'clusters:undo'({ runId }) {
+      return { undone: undoLastEdit(store, runId) };
     },
 
     async 'export:csv'() {

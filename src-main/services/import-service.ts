@@ -78,11 +78,11 @@ export async function importFolder(store: ProjectStore, folder: string, options:
       }
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(total, 1)) }, worker));
-  } finally {
-    flush();
-  }
+  // Wait for every worker, even after one stops on cancel, so nothing writes or reports after we return.
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, Math.max(total, 1)) }, worker));
+  flush();
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
   return summary;
 }
 

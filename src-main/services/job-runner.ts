@@ -62,7 +62,10 @@ export class JobRunner {
       .prepare("INSERT INTO jobs (id, kind, status, parameters, started_at) VALUES (?, ?, 'running', ?, ?)")
       .run(jobId, kind, JSON.stringify(parameters), nowIso());
     const progress: JobProgress = { jobId, kind, fraction: 0, message: 'Starting' };
+    let ended = false;
     const report = (next: Progress) => {
+      // Work still unwinding after the job ended must not revive it in the UI.
+      if (ended) return;
       progress.fraction = Math.min(1, Math.max(0, next.fraction));
       progress.message = next.message;
       for (const listener of this.#listeners) listener.progress({ ...progress });
@@ -84,6 +87,7 @@ export class JobRunner {
             ? { jobId, kind, status: 'cancelled', message: 'Cancelled; the work finished before cancelling is kept.' }
             : { jobId, kind, status: 'failed', message: (error as Error).message };
       }
+      ended = true;
       this.#running.delete(jobId);
       this.database
         .prepare('UPDATE jobs SET status = ?, message = ?, error = ?, fraction = ?, finished_at = ? WHERE id = ?')

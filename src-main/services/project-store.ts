@@ -52,6 +52,7 @@ interface RunRow {
   model_id: string;
   created_at: string;
   metrics: string | null;
+  undoable?: number;
 }
 
 function toRunInfo(row: RunRow): ClusterRunInfo {
@@ -63,6 +64,7 @@ function toRunInfo(row: RunRow): ClusterRunInfo {
     modelId: row.model_id,
     createdAt: row.created_at,
     metrics: row.metrics ? (JSON.parse(row.metrics) as ClusterMetrics) : null,
+    undoable: row.undoable ?? 0,
   };
 }
 
@@ -198,7 +200,9 @@ export class ProjectStore {
 
   /** The newest run, or null. */
   latestRun(): ClusterRunInfo | null {
-    const row = this.database.prepare('SELECT * FROM cluster_runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+    const row = this.database
+      .prepare('SELECT r.*, (SELECT count(*) FROM cluster_edits e WHERE e.run_id = r.id) AS undoable FROM cluster_runs r ORDER BY r.id DESC LIMIT 1')
+      .get() as RunRow | undefined;
     return row ? toRunInfo(row) : null;
   }
 

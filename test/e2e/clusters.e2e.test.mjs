@@ -74,7 +74,15 @@ test('import a folder, cluster, rename, export and read the CSV back', async () 
   const firstFile = readdirSync(path.join(moths, species[0]))[0];
   const thumbnail = page.getByRole('img', { name: firstFile, exact: true });
   await thumbnail.waitFor();
-  assert.ok(await thumbnail.evaluate((image) => image.complete && image.naturalWidth > 0), 'thumbnail decoded');
+  const decoded = await thumbnail.evaluate(
+    (image) =>
+      (image.complete && image.naturalWidth > 0) ||
+      new Promise((resolve) => {
+        image.addEventListener('load', () => resolve(image.naturalWidth > 0));
+        image.addEventListener('error', () => resolve(false));
+      }),
+  );
+  assert.ok(decoded, 'thumbnail decoded');
   await page.screenshot({ path: path.join(outputFolder, 'gallery.png') });
 
   await page.getByRole('tab', { name: /Clusters/ }).click();
@@ -105,6 +113,43 @@ test('import a folder, cluster, rename, export and read the CSV back', async () 
   assert.ok(text.includes('"Night 1, ""group A"""'), 'renamed cluster appears, quoted per RFC 4180');
   for (const file of expectedFiles) assert.ok(text.includes(`,${file},`), `row for ${file}`);
   assert.ok(lines.slice(1).every((line) => /,[1-4],/.test(line)), 'every image has a cluster');
+});
+
+test('fine-tune on the labeled species, then merge, split and undo clusters', async () => {
+  await page.getByText('Settings').click();
+  await page.getByRole('spinbutton', { name: 'Epochs' }).fill('2');
+  await page.getByRole('spinbutton', { name: 'Tasks per epoch' }).fill('20');
+  await page.getByRole('button', { name: 'Train' }).click();
+  await page.getByText(/Fine-tuned on 4 species/).waitFor({ timeout: 120_000 });
+  await page.getByRole('img', { name: /Training curves/ }).waitFor();
+  await page.screenshot({ path: path.join(outputFolder, 'train.png') });
+
+  await page.getByRole('button', { name: 'Cluster' }).click();
+  await page.getByText(/Made 4 clusters of 44 images/).waitFor({ timeout: 120_000 });
+  const names = page.getByRole('textbox', { name: 'Cluster name' });
+  assert.equal(await names.count(), 4);
+
+  const boxes = page.getByRole('checkbox', { name: /Select cluster/ });
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.getByRole('button', { name: 'Merge' }).click();
+  await page.getByText(/Merged 11 images into cluster/).waitFor();
+  assert.equal(await names.count(), 3);
+  const sizes = await page.locator('.size').allInnerTexts();
+  assert.equal(sizes[0], '22', 'the merged cluster holds both');
+
+  await page.getByRole('button', { name: 'Split' }).first().click();
+  await page.getByText(/Split cluster \d+ into clusters/).waitFor();
+  assert.equal(await names.count(), 4);
+  await page.screenshot({ path: path.join(outputFolder, 'clusters-edited.png') });
+
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await page.getByText(/Undid: Split cluster/).waitFor();
+  assert.equal(await names.count(), 3);
+  await page.keyboard.press('Control+z');
+  await page.getByText(/Undid: Merged clusters/).waitFor();
+  assert.equal(await names.count(), 4);
+  assert.deepEqual(await page.locator('.size').allInnerTexts(), ['11', '11', '11', '11']);
 });
 
 test('a long import shows progress and can be cancelled', async () => {

@@ -5,6 +5,8 @@
  * and keep the code free of native dependencies.
  *
  * Every matrix is a row-major Float64Array: element (row, column) of an r x c matrix is at `row * c + column`.
+ * Inside the algorithms, the short variable names follow the cited sources (EISPACK and JAMA, Golub and
+ * Van Loan) so the code can be checked line by line against them.
  */
 
 /** Eigenvalues in ascending order and the matching unit eigenvectors as the columns of `vectors` (size x size). */

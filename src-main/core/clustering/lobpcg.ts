@@ -161,7 +161,6 @@ class BlockProducts {
    * whole matrix, so the basis never has to be copied into one wide block.
    */
   async grams(left: readonly (readonly [BlockVectors, number])[], right: readonly (readonly [BlockVectors, number])[]): Promise<Float64Array> {
-    const n = this.size;
     const p = left.reduce((sum, [, columns]) => sum + columns, 0);
     const q = right.reduce((sum, [, columns]) => sum + columns, 0);
     const result = new Float64Array(p * q);
@@ -169,20 +168,20 @@ class BlockProducts {
       // [A^T; B^T] stacked in one buffer; when B starts with A's parts they are shared.
       const shared = left.length <= right.length && left.every((part, index) => right[index]![0] === part[0] && right[index]![1] === part[1]);
       const rows = shared ? q : p + q;
-      const stacked = new Float32Array(rows * n);
+      const stacked = new Float32Array(rows * this.size);
       let offset = 0;
       for (const [block, columns] of shared ? right : [...left, ...right]) {
-        transposeInto(block, n, columns, stacked, offset * n);
+        transposeInto(block, this.size, columns, stacked, offset * this.size);
         offset += columns;
       }
       const rightStart = shared ? 0 : p;
-      const product = await this.kernel!.multiplyTransposed(stacked, p, stacked.subarray(rightStart * n), q, n);
+      const product = await this.kernel!.multiplyTransposed(stacked, p, stacked.subarray(rightStart * this.size), q, this.size);
       for (let index = 0; index < result.length; index++) result[index] = product[index]!;
       return result;
     }
     const leftRow = new Float64Array(p);
     const rightRow = new Float64Array(q);
-    for (let row = 0; row < n; row++) {
+    for (let row = 0; row < this.size; row++) {
       let offset = 0;
       for (const [block, columns] of left) {
         for (let column = 0; column < columns; column++) leftRow[offset + column] = block[row * columns + column]!;
@@ -205,14 +204,13 @@ class BlockProducts {
 
   /** S C (size x t) for a tall block S (size x columns) and a small C (columns x t). */
   async combine(s: BlockVectors, columns: number, c: Float64Array, t: number): Promise<BlockVectors> {
-    const n = this.size;
     if (this.onKernel) {
       const right = new Float32Array(t * columns);
       for (let i = 0; i < columns; i++) for (let j = 0; j < t; j++) right[j * columns + i] = c[i * t + j]!;
-      return this.kernel!.multiplyTransposed(s as Float32Array, n, right, t, columns);
+      return this.kernel!.multiplyTransposed(s as Float32Array, this.size, right, t, columns);
     }
-    const result = new Float64Array(n * t);
-    for (let row = 0; row < n; row++) {
+    const result = new Float64Array(this.size * t);
+    for (let row = 0; row < this.size; row++) {
       const offset = row * columns;
       const target = row * t;
       for (let i = 0; i < columns; i++) {
@@ -322,43 +320,43 @@ async function rayleighRitz(
   const { scaled: basisGram, scale } = scaledSymmetric(gramS, width);
   const { scaled: operatorGram } = scaledSymmetric(gramA, width, scale);
   const { lower, kept } = droppingCholesky(basisGram, width, products.dependenceFloor);
-  const m = kept.length;
-  if (m < keep) return undefined;
+  const keptCount = kept.length;
+  if (keptCount < keep) return undefined;
   // H = L^-1 (S^T A S)_kept L^-T; its eigenvectors q give the coefficients c = L^-T q (scaled coordinates).
-  const h = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) h[i * m + j] = operatorGram[kept[i]! * width + kept[j]!]!;
-  solveLowerInPlace(lower, m, h, m);
-  const ht = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) ht[i * m + j] = h[j * m + i]!;
-  solveLowerInPlace(lower, m, ht, m);
-  const { values: allValues, vectors } = symmetricEigen(ht, m);
+  const halfReduced = new Float64Array(keptCount * keptCount);
+  for (let i = 0; i < keptCount; i++) for (let j = 0; j < keptCount; j++) halfReduced[i * keptCount + j] = operatorGram[kept[i]! * width + kept[j]!]!;
+  solveLowerInPlace(lower, keptCount, halfReduced, keptCount);
+  const reducedOperator = new Float64Array(keptCount * keptCount);
+  for (let i = 0; i < keptCount; i++) for (let j = 0; j < keptCount; j++) reducedOperator[i * keptCount + j] = halfReduced[j * keptCount + i]!;
+  solveLowerInPlace(lower, keptCount, reducedOperator, keptCount);
+  const { values: allValues, vectors } = symmetricEigen(reducedOperator, keptCount);
   const values = new Float64Array(keep);
-  const ritz = new Float64Array(m * keep);
+  const ritz = new Float64Array(keptCount * keep);
   for (let k = 0; k < keep; k++) {
-    const source = m - 1 - k;
+    const source = keptCount - 1 - k;
     values[k] = allValues[source]!;
-    for (let row = 0; row < m; row++) ritz[row * keep + k] = vectors[row * m + source]!;
+    for (let row = 0; row < keptCount; row++) ritz[row * keep + k] = vectors[row * keptCount + source]!;
   }
-  solveLowerTransposedInPlace(lower, m, ritz, keep);
+  solveLowerTransposedInPlace(lower, keptCount, ritz, keep);
 
   // Directions: Y = the active columns of C with the X rows (the first `keep` of U) zeroed, minus their
   // part along C in the basis metric G (C^T G C = I), then G-orthonormalised with dependent ones dropped.
-  const keptGram = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) keptGram[i * m + j] = basisGram[kept[i]! * width + kept[j]!]!;
+  const keptGram = new Float64Array(keptCount * keptCount);
+  for (let i = 0; i < keptCount; i++) for (let j = 0; j < keptCount; j++) keptGram[i * keptCount + j] = basisGram[kept[i]! * width + kept[j]!]!;
   const activeCount = active.length;
-  const implicit = new Float64Array(m * activeCount);
-  for (let row = 0; row < m; row++) {
+  const implicit = new Float64Array(keptCount * activeCount);
+  for (let row = 0; row < keptCount; row++) {
     if (kept[row]! < keep) continue;
     for (let index = 0; index < activeCount; index++) implicit[row * activeCount + index] = ritz[row * keep + active[index]!]!;
   }
-  const gramImplicit = multiplySmall(keptGram, implicit, m, m, activeCount);
-  const overlap = multiplySmall(transposeSmall(ritz, m, keep), gramImplicit, keep, m, activeCount);
+  const gramImplicit = multiplySmall(keptGram, implicit, keptCount, keptCount, activeCount);
+  const overlap = multiplySmall(transposeSmall(ritz, keptCount, keep), gramImplicit, keep, keptCount, activeCount);
   const remaining = Float64Array.from(implicit);
-  const along = multiplySmall(ritz, overlap, m, keep, activeCount);
+  const along = multiplySmall(ritz, overlap, keptCount, keep, activeCount);
   for (let index = 0; index < remaining.length; index++) remaining[index] = remaining[index]! - along[index]!;
-  const directionGram = multiplySmall(transposeSmall(remaining, m, activeCount), multiplySmall(keptGram, remaining, m, m, activeCount), activeCount, m, activeCount);
+  const directionGram = multiplySmall(transposeSmall(remaining, keptCount, activeCount), multiplySmall(keptGram, remaining, keptCount, keptCount, activeCount), activeCount, keptCount, activeCount);
   // Relative to each implicit direction's own size: a direction that was almost all along C is dropped.
-  const implicitNorms = multiplySmall(transposeSmall(implicit, m, activeCount), gramImplicit, activeCount, m, activeCount);
+  const implicitNorms = multiplySmall(transposeSmall(implicit, keptCount, activeCount), gramImplicit, activeCount, keptCount, activeCount);
   const relativeScale = new Float64Array(activeCount);
   for (let index = 0; index < activeCount; index++) {
     const size = implicitNorms[index * activeCount + index]!;
@@ -368,18 +366,18 @@ async function rayleighRitz(
   const directionFactor = droppingCholesky(relativeGram, activeCount, products.dependenceFloor);
   const directions = directionFactor.kept.length;
   // Z = remaining_kept diag(relativeScale) L^-T, computed as (L^-1 (remaining diag)^T)^T.
-  const zt = new Float64Array(directions * m);
+  const directionRows = new Float64Array(directions * keptCount);
   directionFactor.kept.forEach((column, index) => {
-    for (let row = 0; row < m; row++) zt[index * m + row] = remaining[row * activeCount + column]! * relativeScale[column]!;
+    for (let row = 0; row < keptCount; row++) directionRows[index * keptCount + row] = remaining[row * activeCount + column]! * relativeScale[column]!;
   });
-  solveLowerInPlace(directionFactor.lower, directions, zt, m);
+  solveLowerInPlace(directionFactor.lower, directions, directionRows, keptCount);
 
   // Coefficients of [X_new | P_new] on the full basis, back in unscaled coordinates.
   const outColumns = keep + directions;
   const coefficients = new Float64Array(width * outColumns);
   kept.forEach((column, row) => {
     for (let k = 0; k < keep; k++) coefficients[column * outColumns + k] = ritz[row * keep + k]! * scale[column]!;
-    for (let k = 0; k < directions; k++) coefficients[column * outColumns + keep + k] = zt[k * m + row]! * scale[column]!;
+    for (let k = 0; k < directions; k++) coefficients[column * outColumns + keep + k] = directionRows[k * keptCount + row]! * scale[column]!;
   });
   return {
     u: await products.combineParts(u, uColumns, r, rColumns, coefficients, outColumns),
@@ -411,17 +409,17 @@ function transposeSmall(a: Float64Array, rows: number, columns: number): Float64
 
 /** Dense fallback for small orders, where LOBPCG is unreliable (scipy switches at size < 5 x block as well). */
 function denseLargest(operator: SymmetricOperator, count: number): LobpcgResult {
-  const n = operator.size;
-  const identity = new Float64Array(n * n);
-  for (let index = 0; index < n; index++) identity[index * n + index] = 1;
-  const matrix = Float64Array.from(operator.multiply(identity, n));
-  const { values, vectors } = symmetricEigen(matrix, n);
+  const size = operator.size;
+  const identity = new Float64Array(size * size);
+  for (let index = 0; index < size; index++) identity[index * size + index] = 1;
+  const matrix = Float64Array.from(operator.multiply(identity, size));
+  const { values, vectors } = symmetricEigen(matrix, size);
   const resultValues = new Float64Array(count);
-  const resultVectors = new Float64Array(n * count);
+  const resultVectors = new Float64Array(size * count);
   for (let k = 0; k < count; k++) {
-    const source = n - 1 - k;
+    const source = size - 1 - k;
     resultValues[k] = values[source]!;
-    for (let row = 0; row < n; row++) resultVectors[row * count + k] = vectors[row * n + source]!;
+    for (let row = 0; row < size; row++) resultVectors[row * count + k] = vectors[row * size + source]!;
   }
   return { values: resultValues, vectors: resultVectors, residualNorms: new Float64Array(count), iterations: 0, converged: true };
 }
@@ -475,27 +473,28 @@ function subtractAndNormalize(block: BlockVectors, along: BlockVectors, columns:
 /**
  * Finds the `count` largest eigenvalues and eigenvectors of a symmetric operator.
  *
+ * // multiply(X) scales row i of X by (i + 1) / 1000: eigenvalues 0.001, 0.002, ..., 1
  * await lobpcg({ size: 1000, multiply }, { count: 3, seed: 1 })
- * // { values: Float64Array(3) descending, vectors: Float64Array(1000 * 3), residualNorms, iterations: 41, converged: true }
+ * // { values: Float64Array [1, 0.999, 0.998], vectors: Float64Array(3000), residualNorms, iterations: 81, converged: true }
  */
 export async function lobpcg(operator: SymmetricOperator, options: LobpcgOptions): Promise<LobpcgResult> {
-  const n = operator.size;
+  const size = operator.size;
   const { count, signal, onProgress, seed = 0 } = options;
-  if (!Number.isInteger(count) || count < 1 || count > n) throw new Error(`Cannot find ${count} eigenvectors of an operator of order ${n}.`);
-  const blockSize = Math.min(n, Math.max(count, options.blockSize ?? count + Math.max(2, Math.ceil(count / 10))));
-  const tolerance = options.tolerance ?? Math.sqrt(2 ** -52) * n;
+  if (!Number.isInteger(count) || count < 1 || count > size) throw new Error(`Cannot find ${count} eigenvectors of an operator of order ${size}.`);
+  const blockSize = Math.min(size, Math.max(count, options.blockSize ?? count + Math.max(2, Math.ceil(count / 10))));
+  const tolerance = options.tolerance ?? Math.sqrt(2 ** -52) * size;
   const maxIterations = options.maxIterations ?? 1000;
-  if (n < 5 * blockSize + 1) return denseLargest(operator, count);
-  const products = new BlockProducts(n, options.kernel, 3 * blockSize);
+  if (size < 5 * blockSize + 1) return denseLargest(operator, count);
+  const products = new BlockProducts(size, options.kernel, 3 * blockSize);
   const multiply = (block: BlockVectors, columns: number): BlockVectors => products.adopt(operator.multiply(block, columns));
 
   // Random start, with the given vectors in the first columns.
   const normal = normalSource(seededRandom(deriveSeed(seed, 0)));
-  const start = products.allocate(n * blockSize);
+  const start = products.allocate(size * blockSize);
   for (let index = 0; index < start.length; index++) start[index] = normal();
   const initialColumns = Math.min(options.initialColumns ?? 0, blockSize);
   if (options.initialVectors && initialColumns > 0) {
-    for (let row = 0; row < n; row++) {
+    for (let row = 0; row < size; row++) {
       for (let column = 0; column < initialColumns; column++) start[row * blockSize + column] = options.initialVectors[row * initialColumns + column]!;
     }
   }
@@ -520,7 +519,7 @@ export async function lobpcg(operator: SymmetricOperator, options: LobpcgOptions
   for (;;) {
     throwIfCancelled(signal);
     // Residuals A x - theta x of every vector, for their norms; the active ones become R below.
-    const residuals = products.allocate(n * blockSize);
+    const residuals = products.allocate(size * blockSize);
     residualBlock(u, au, uColumns, values, blockSize, residuals, residualNorms);
     let wantedConverged = 0;
     for (let column = 0; column < blockSize; column++) {
@@ -543,7 +542,7 @@ export async function lobpcg(operator: SymmetricOperator, options: LobpcgOptions
     const activeCount = activeColumns.length;
     let residual = residuals;
     if (activeCount < blockSize) {
-      residual = products.allocate(n * activeCount);
+      residual = products.allocate(size * activeCount);
       copyColumns(residuals, blockSize, activeColumns, residual);
     }
     const overlap = await products.gram(u, uColumns, residual, activeCount);
@@ -557,7 +556,7 @@ export async function lobpcg(operator: SymmetricOperator, options: LobpcgOptions
     await yieldToEventLoop();
   }
 
-  const vectors = new Float64Array(n * count);
-  for (let row = 0; row < n; row++) for (let column = 0; column < count; column++) vectors[row * count + column] = u[row * uColumns + column]!;
+  const vectors = new Float64Array(size * count);
+  for (let row = 0; row < size; row++) for (let column = 0; column < count; column++) vectors[row * count + column] = u[row * uColumns + column]!;
   return { values: values.slice(0, count), vectors, residualNorms: residualNorms.slice(0, count), iterations, converged };
 }

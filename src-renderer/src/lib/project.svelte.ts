@@ -25,13 +25,16 @@ export class ProjectState {
   job = $state<JobProgress | null>(null);
   /** The last message for the user: what finished, or what went wrong and what to do. */
   notice = $state<{ kind: 'info' | 'error'; text: string } | null>(null);
+  /** Clusters ticked for merging. */
+  selectedClusters = $state.raw<number[]>([]);
   /** Epochs of the current or last training job, for the live curves. */
   trainingEpochs = $state.raw<TrainingEpoch[]>([]);
   #galleryLimit = GALLERY_PAGE;
+  #finishedJobs = new Set<string>();
 
   constructor() {
     api.on('jobs:progress', (progress) => {
-      this.job = progress;
+      if (!this.#finishedJobs.has(progress.jobId)) this.job = progress;
     });
     api.on('jobs:finished', (finished) => void this.#onFinished(finished));
     api.on('training:epoch', (epoch) => {
@@ -40,9 +43,11 @@ export class ProjectState {
   }
 
   async #onFinished(finished: JobFinished): Promise<void> {
+    this.#finishedJobs.add(finished.jobId);
     this.job = null;
-    this.notice = { kind: finished.status === 'failed' ? 'error' : 'info', text: finished.message };
+    // Refresh first, so the message appears together with what it describes.
     await this.refresh();
+    this.notice = { kind: finished.status === 'failed' ? 'error' : 'info', text: finished.message };
   }
 
   /** Reloads everything shown. */
@@ -59,7 +64,8 @@ export class ProjectState {
       this.imageTotal = page.total;
       this.run = latest.run;
       this.clusters = latest.clusters;
-      this.job = active.jobs[0] ?? this.job;
+      const running = active.jobs[0];
+      this.job = running && !this.#finishedJobs.has(running.jobId) ? running : this.job && this.#finishedJobs.has(this.job.jobId) ? null : this.job;
     } catch (error) {
       this.#fail(error);
     }
@@ -103,6 +109,50 @@ export class ProjectState {
     try {
       const saved = await api.invoke('clusters:rename', { runId: this.run.id, clusterId, name });
       this.clusters = this.clusters.map((card) => (card.clusterId === clusterId ? { ...card, name: saved.name } : card));
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Toggles a cluster's selection for merging. */
+  toggleCluster(clusterId: number): void {
+    this.selectedClusters = this.selectedClusters.includes(clusterId)
+      ? this.selectedClusters.filter((id) => id !== clusterId)
+      : [...this.selectedClusters, clusterId];
+  }
+
+  /** Merges the selected clusters into the first one selected. */
+  async merge(): Promise<void> {
+    if (!this.run || this.selectedClusters.length < 2) return;
+    await this.#edit(async (runId) => {
+      const { clusterId, moved } = await api.invoke('clusters:merge', { runId, clusterIds: this.selectedClusters });
+      this.selectedClusters = [];
+      return `Merged ${moved} images into cluster ${clusterId}. Undo with Ctrl+Z.`;
+    });
+  }
+
+  /** Splits a cluster in two. */
+  async split(clusterId: number): Promise<void> {
+    await this.#edit(async (runId) => {
+      const { clusterIds } = await api.invoke('clusters:split', { runId, clusterId });
+      return `Split cluster ${clusterId} into clusters ${clusterIds.join(' and ')}. Undo with Ctrl+Z.`;
+    });
+  }
+
+  /** Reverts the last rename, merge, split or move. */
+  async undo(): Promise<void> {
+    await this.#edit(async (runId) => {
+      const { undone } = await api.invoke('clusters:undo', { runId });
+      return undone ? `Undid: ${undone}.` : 'Nothing to undo.';
+    });
+  }
+
+  async #edit(action: (runId: number) => Promise<string>): Promise<void> {
+    if (!this.run) return;
+    try {
+      const message = await action(this.run.id);
+      await this.refresh();
+      this.notice = { kind: 'info', text: message };
     } catch (error) {
       this.#fail(error);
     }
