@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, net, protocol, session, shell } from 'electron';
 import type { Envelope } from '../contract/api';
 import { isChannel, parseRequest } from '../contract/schemas';
-import { CONTENT_SECURITY_POLICY } from '../bridge/server';
+import { ELECTRON_CONTENT_SECURITY_POLICY, isOwnRenderer, isSafeExternalUrl, secureWebPreferences, thumbnailRequestId } from './security';
 import { createApiHandlers } from '../services/api-handlers';
 import { findDefaultModel } from '../services/default-model';
 import { Project } from '../services/project';
@@ -23,10 +23,6 @@ function projectFolderFromArguments(): string {
   return given ?? path.join(app.getPath('userData'), 'default-project');
 }
 
-function isOurRenderer(url: string | undefined): boolean {
-  return url !== undefined && url.startsWith(pathToFileURL(rendererIndex).href);
-}
-
 async function start(): Promise<void> {
   await app.whenReady();
   const project = Project.open(projectFolderFromArguments(), findDefaultModel(app.getAppPath(), process.resourcesPath));
@@ -40,19 +36,19 @@ async function start(): Promise<void> {
   });
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [`${CONTENT_SECURITY_POLICY.replace("img-src 'self'", "img-src 'self' specimen:")}`] } });
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [ELECTRON_CONTENT_SECURITY_POLICY] } });
   });
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
 
   protocol.handle('specimen', (request) => {
-    const match = /^specimen:\/\/thumbnails\/(\d+)$/.exec(request.url);
-    const image = match ? project.store.image(Number(match[1])) : null;
+    const imageId = thumbnailRequestId(request.url);
+    const image = imageId === null ? null : project.store.image(imageId);
     if (!image?.sha256 || image.status !== 'ok') return new Response('Not found', { status: 404 });
     return net.fetch(pathToFileURL(project.thumbnailPath(image.sha256)).href);
   });
 
   ipcMain.handle('api:invoke', async (event, channel: unknown, request: unknown): Promise<Envelope<unknown>> => {
-    if (!isOurRenderer(event.senderFrame?.url)) return { ok: false, error: 'Request from an unknown page was refused.' };
+    if (!isOwnRenderer(event.senderFrame?.url, rendererIndex)) return { ok: false, error: 'Request from an unknown page was refused.' };
     if (typeof channel !== 'string' || !isChannel(channel)) return { ok: false, error: `Unknown channel ${String(channel)}` };
     try {
       const handler = handlers[channel] as (request: unknown) => Promise<unknown>;
@@ -73,17 +69,12 @@ async function start(): Promise<void> {
     height: 900,
     title: 'Specimen Sorter',
     show: false,
-    webPreferences: {
-      preload: path.join(here, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-    },
+    webPreferences: secureWebPreferences(path.join(here, '../preload/index.cjs')),
   });
   window.webContents.on('will-navigate', (event) => event.preventDefault());
+  window.webContents.on('will-attach-webview', (event) => event.preventDefault());
   window.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
+    if (isSafeExternalUrl(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
   window.once('ready-to-show', () => window?.show());

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ClusterMethod } from '../contract/api';
+import type { ClusterMethod, JobKind } from '../contract/api';
+import type { Progress } from '../core/util/progress';
 import { clusterProject, evaluateRun } from '../services/cluster-service';
 import { findDefaultModel } from '../services/default-model';
 import { embedMissing } from '../services/embed-service';
@@ -18,6 +19,9 @@ import { importFolder } from '../services/import-service';
 import { paperBenchmarkJson, paperBenchmarkTable, runPaperBenchmark } from '../services/paper-benchmark';
 import { Project } from '../services/project';
 import { prepareEmbeddings } from '../services/embedding-space';
+import type { JobContext } from '../services/job-runner';
+import { relinkImages } from '../services/relink-service';
+import { describeStorageError } from '../services/storage-errors';
 import { trainProject, type Trainable } from '../services/train-service';
 import { stderrProgress } from './progress-reporter';
 
@@ -39,6 +43,7 @@ Commands:
   export --project <dir> --out <file.csv> [--format plain|dwc] [--delimiter comma|semicolon|tab] [--bom]
          [--summary <clusters.csv>] [--embeddings <vectors.npy>]
   label --project <dir> (--from-folders | --from-csv <file.csv>) [--dry-run]
+  relink --project <dir> <folder> [--json]            find moved or renamed photos again by content hash
   benchmark paper --dataset <dir> --splits <dir> --model <path> [--runs 5] [--labeled-per-species <n>]
                   [--alphas 0,0.1,0.3,0.5] [--epochs 9] [--tasks 300] [--seed <n>] [--cache <dir>] [--json]
 
@@ -109,39 +114,100 @@ function openProject(folder: string): Project {
   return Project.open(folder, findDefaultModel(appRoot()));
 }
 
+/** Sends each progress report to every listener. */
+function progressTo(...listeners: ((progress: Progress) => void)[]): (progress: Progress) => void {
+  return (progress) => {
+    for (const listener of listeners) listener(progress);
+  };
+}
+
+/**
+ * Runs one step through the project's JobRunner, as the app does, so it gets a row in `jobs`: `done` or
+ * `failed` when it ends, `interrupted` (marked when the project is next opened) if the process is killed.
+ * Resolves to what `work` returned; rejects with the job's message when it failed.
+ */
+async function asJob<T>(
+  project: Project,
+  kind: JobKind,
+  parameters: unknown,
+  work: (context: JobContext) => Promise<T>,
+  describe: (value: T) => string,
+): Promise<T> {
+  let result = null as { value: T } | null;
+  let jobId: string;
+  try {
+    jobId = project.jobs.start(kind, parameters, async (context) => {
+      const value = await work(context);
+      result = { value };
+      return describe(value);
+    });
+  } catch (error) {
+    throw new Error(describeStorageError(error) ?? (error as Error).message);
+  }
+  const finished = await project.jobs.wait(jobId);
+  if (finished.status !== 'done' || !result) throw new Error(finished.message);
+  return result.value;
+}
+
 async function runImport(project: Project, folder: string, labelsFromFolders: boolean) {
-  const summary = await importFolder(project.store, folder, {
-    labelsFromFolders,
-    thumbnailPath: (sha256) => project.thumbnailPath(sha256),
-    onProgress: stderrProgress('import'),
-  });
+  const summary = await asJob(
+    project,
+    'import',
+    { folder: path.resolve(folder), labelsFromFolders },
+    ({ signal, report }) =>
+      importFolder(project.store, folder, {
+        labelsFromFolders,
+        thumbnailPath: (sha256) => project.thumbnailPath(sha256),
+        signal,
+        onProgress: progressTo(report, stderrProgress('import')),
+      }),
+    (done) => `Imported ${done.imported} images; ${done.failed} could not be read.`,
+  );
   for (const error of summary.errors) process.stderr.write(`Could not import ${error.path}: ${error.reason}\n`);
   return summary;
 }
 
 async function runEmbed(project: Project, model?: string) {
-  const backbone = await project.backbone(model);
-  process.stderr.write(`Model ${backbone.id} (${backbone.dims}-d features) on ${backbone.runtime}\n`);
-  const summary = await embedMissing(project.store, backbone, { onProgress: stderrProgress('embed') });
-  return { backbone, summary };
+  return asJob(
+    project,
+    'embed',
+    { model: model ? path.resolve(model) : null },
+    async ({ signal, report }) => {
+      const backbone = await project.backbone(model);
+      process.stderr.write(`Model ${backbone.id} (${backbone.dims}-d features) on ${backbone.runtime}\n`);
+      const summary = await embedMissing(project.store, backbone, { signal, onProgress: progressTo(report, stderrProgress('embed')) });
+      return { backbone, summary };
+    },
+    ({ summary }) => `Embedded ${summary.embedded} images with ${summary.modelId} (${summary.cached} already cached, ${summary.failed} failed).`,
+  );
 }
 
 async function runCluster(project: Project, values: Values, modelPath?: string) {
   const k = integer(required(values, 'k', 'cluster'), 'k', 0, 1);
-  if (modelPath) await project.backbone(modelPath);
-  const backbone = await project.backbone();
-  process.stderr.write(`Model ${backbone.id} (${backbone.dims}-d features) on ${backbone.runtime}\n`);
-  const { modelId } = await prepareEmbeddings(project, { onProgress: stderrProgress('embed') });
-  if (modelId !== backbone.id) process.stderr.write(`Clustering in the fine-tuned space ${modelId}\n`);
   const seed = integer(values.seed, 'seed', 0, 0);
   const restarts = integer(values.restarts, 'restarts', 10, 1);
-  return clusterProject(project.store, modelId, {
-    method: method(values),
-    k,
-    seed,
-    restarts,
-    onProgress: stderrProgress('cluster'),
-  });
+  const chosenMethod = method(values);
+  return asJob(
+    project,
+    'cluster',
+    { method: chosenMethod, k, seed, restarts },
+    async ({ signal, report }) => {
+      if (modelPath) await project.backbone(modelPath);
+      const backbone = await project.backbone();
+      process.stderr.write(`Model ${backbone.id} (${backbone.dims}-d features) on ${backbone.runtime}\n`);
+      const { modelId } = await prepareEmbeddings(project, { signal, onProgress: progressTo(report, stderrProgress('embed')) });
+      if (modelId !== backbone.id) process.stderr.write(`Clustering in the fine-tuned space ${modelId}\n`);
+      return clusterProject(project.store, modelId, {
+        method: chosenMethod,
+        k,
+        seed,
+        restarts,
+        signal,
+        onProgress: progressTo(report, stderrProgress('cluster')),
+      });
+    },
+    (result) => `Clustering run ${result.runId}: ${result.clusterCount} clusters.`,
+  );
 }
 
 function number(text: string | undefined, name: string, minimum: number, maximum: number): number | undefined {
@@ -284,24 +350,35 @@ export async function main(argv: string[]): Promise<number> {
         if (!['proto', 'scatter', 'kcl', 'mcl'].includes(loss)) throw new UsageError(`Unknown --loss "${loss}". Available: proto, scatter, kcl, mcl.`);
         const trainable = values.trainable ?? 'head';
         if (!['head', 'last-blocks', 'all'].includes(trainable)) throw new UsageError(`Unknown --trainable "${trainable}". Available: head, last-blocks, all.`);
+        const settings = {
+          way: integer(values.way, 'way', 30, 2),
+          shot: integer(values.shot, 'shot', 5, 1),
+          query: integer(values.query, 'query', 6, 1),
+          tasksPerEpoch: integer(values.tasks, 'tasks', 300, 1),
+          epochs: integer(values.epochs, 'epochs', 9, 1),
+          alpha: number(values.alpha, 'alpha', 0, 1) ?? 0.1,
+          learningRate: number(values['learning-rate'], 'learning-rate', 1e-7, 1) ?? 1e-3,
+          loss: loss as 'proto' | 'scatter' | 'kcl' | 'mcl',
+          trainable: trainable as Trainable,
+          seed: integer(values.seed, 'seed', 0, 0),
+        };
         const result = await withProject(projectFolder, (project) =>
-          trainProject(project, {
-            way: integer(values.way, 'way', 30, 2),
-            shot: integer(values.shot, 'shot', 5, 1),
-            query: integer(values.query, 'query', 6, 1),
-            tasksPerEpoch: integer(values.tasks, 'tasks', 300, 1),
-            epochs: integer(values.epochs, 'epochs', 9, 1),
-            alpha: number(values.alpha, 'alpha', 0, 1) ?? 0.1,
-            learningRate: number(values['learning-rate'], 'learning-rate', 1e-7, 1) ?? 1e-3,
-            loss: loss as 'proto' | 'scatter' | 'kcl' | 'mcl',
-            trainable: trainable as Trainable,
-            seed: integer(values.seed, 'seed', 0, 0),
-            onProgress: stderrProgress('train'),
-            onEpoch: (record) =>
-              process.stderr.write(
-                `epoch ${record.epoch}: loss ${record.loss.toFixed(4)}, episode accuracy ${record.accuracy.toFixed(3)}, validation CA ${record.validationCa.toFixed(3)}\n`,
-              ),
-          }),
+          asJob(
+            project,
+            'train',
+            settings,
+            ({ signal, report }) =>
+              trainProject(project, {
+                ...settings,
+                signal,
+                onProgress: progressTo(report, stderrProgress('train')),
+                onEpoch: (record) =>
+                  process.stderr.write(
+                    `epoch ${record.epoch}: loss ${record.loss.toFixed(4)}, episode accuracy ${record.accuracy.toFixed(3)}, validation CA ${record.validationCa.toFixed(3)}\n`,
+                  ),
+              }),
+            (trained) => `Checkpoint ${trained.checkpointId}, best epoch ${trained.bestEpoch}.`,
+          ),
         );
         process.stdout.write(
           `Checkpoint ${result.checkpointId}: trained on ${result.trainSpecies.length} species, validated on ${result.validationSpecies.length}, best epoch ${result.bestEpoch}, ${result.seconds.toFixed(1)} s. Clustering now uses ${result.embeddingModelId}.\n`,
@@ -353,6 +430,16 @@ export async function main(argv: string[]): Promise<number> {
             `${verb} ${preview.imageCount} images with ${preview.species.length} species; ${preview.unmatchedCount} rows matched no image, ${preview.ambiguousCount} were ambiguous.\n`,
           );
         });
+        return 0;
+      }
+      case 'relink': {
+        const folder = rest[0];
+        if (!folder) throw new UsageError('relink needs the folder the photos are in now: specimen-sorter relink --project <dir> <folder>');
+        const projectFolder = required(values, 'project', 'relink');
+        const summary = await withProject(projectFolder, (project) => relinkImages(project.store, folder, { onProgress: stderrProgress('relink') }));
+        for (const missing of summary.stillMissing) process.stderr.write(`Still missing: ${missing}\n`);
+        if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+        else process.stdout.write(`Relinked ${summary.relinked.length} images to files under ${folder}; ${summary.stillMissing.length} are still missing.\n`);
         return 0;
       }
       case 'benchmark': {

@@ -1,6 +1,6 @@
 /** Imports a folder of photos into a project: hash, validate by decoding, thumbnail, and record each file. */
 import path from 'node:path';
-import { inspectImage } from '../core/images/decode';
+import { inspectImage, ThumbnailWriteError } from '../core/images/decode';
 import { scanImageFolder } from '../core/images/scan';
 import { type LongWorkOptions, throwIfCancelled } from '../core/util/progress';
 import type { ImageRecord, ProjectStore } from './project-store';
@@ -27,6 +27,7 @@ const BATCH_SIZE = 100;
 /**
  * Imports every image under `folder`. A file that cannot be read becomes an image with status `error` and a
  * reason; it never stops the import. Rows are written in batches, so a crash loses at most one batch.
+ * A project that cannot be written (disk full, read-only) does stop it, keeping the files recorded before.
  */
 export async function importFolder(store: ProjectStore, folder: string, options: ImportOptions): Promise<ImportSummary> {
   const { signal, onProgress, labelsFromFolders, thumbnailPath, concurrency = 4 } = options;
@@ -38,13 +39,16 @@ export async function importFolder(store: ProjectStore, folder: string, options:
   let pending: ImageRecord[] = [];
   const flush = () => {
     if (pending.length === 0) return;
-    const ids = store.upsertImages(pending);
-    if (labelsFromFolders) {
-      store.setLabels(
-        pending.map((record, index) => ({ imageId: ids[index]!, species: path.basename(record.folder) })),
-        'folder',
-      );
-    }
+    // Images and their folder labels in one transaction, so a crash never leaves a batch unlabeled.
+    store.database.transaction(() => {
+      const ids = store.upsertImages(pending);
+      if (labelsFromFolders) {
+        store.setLabels(
+          pending.map((record, index) => ({ imageId: ids[index]!, species: path.basename(record.folder) })),
+          'folder',
+        );
+      }
+    })();
     pending = [];
   };
   const record = async (entry: (typeof entries)[number]): Promise<ImageRecord> => {
@@ -60,12 +64,14 @@ export async function importFolder(store: ProjectStore, folder: string, options:
       summary.imported++;
       return { ...base, ...facts, status: 'ok', error: null };
     } catch (error) {
+      if (error instanceof ThumbnailWriteError) throw error;
       return failed(describeReadError(error as NodeJS.ErrnoException));
     }
   };
   let next = 0;
-  const worker = async () => {
-    while (next < total) {
+  let stopped = false;
+  const work = async () => {
+    while (next < total && !stopped) {
       throwIfCancelled(signal);
       const entry = entries[next++]!;
       // Await before touching `pending`: a concurrent flush may have replaced the array meanwhile.
@@ -76,6 +82,15 @@ export async function importFolder(store: ProjectStore, folder: string, options:
       if (done % 10 === 0 || done === total) {
         onProgress?.({ fraction: done / total, message: `Imported ${done} of ${total} files (${summary.failed} unreadable)` });
       }
+    }
+  };
+  const worker = async () => {
+    try {
+      await work();
+    } catch (error) {
+      // One worker stopping (cancelled, project not writable) stops the others at their next file.
+      stopped = true;
+      throw error;
     }
   };
   // Wait for every worker, even after one stops on cancel, so nothing writes or reports after we return.

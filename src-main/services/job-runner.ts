@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { JobFinished, JobKind, JobProgress, TrainingEpoch } from '../contract/api';
 import { nowIso, type ProjectDatabase } from '../db/database';
 import { CancelledError, type Progress } from '../core/util/progress';
+import { describeStorageError } from './storage-errors';
 
 /** What a job's work function receives. */
 export interface JobContext {
@@ -85,13 +86,18 @@ export class JobRunner {
         event =
           error instanceof CancelledError || controller.signal.aborted
             ? { jobId, kind, status: 'cancelled', message: 'Cancelled; the work finished before cancelling is kept.' }
-            : { jobId, kind, status: 'failed', message: (error as Error).message };
+            : { jobId, kind, status: 'failed', message: describeStorageError(error) ?? (error as Error).message };
       }
       ended = true;
       this.#running.delete(jobId);
-      this.database
-        .prepare('UPDATE jobs SET status = ?, message = ?, error = ?, fraction = ?, finished_at = ? WHERE id = ?')
-        .run(event.status, event.message, event.status === 'failed' ? event.message : null, progress.fraction, nowIso(), jobId);
+      try {
+        this.database
+          .prepare('UPDATE jobs SET status = ?, message = ?, error = ?, fraction = ?, finished_at = ? WHERE id = ?')
+          .run(event.status, event.message, event.status === 'failed' ? event.message : null, progress.fraction, nowIso(), jobId);
+      } catch {
+        // A full or read-only disk cannot take the final status either: the row stays `running`, the next
+        // open marks it `interrupted`, and listeners still hear how the job ended.
+      }
       for (const listener of this.#listeners) listener.finished(event);
       return event;
     })();

@@ -6,6 +6,7 @@ import { loadBackbone } from '../core/backbones/load-backbone';
 import { openDatabase } from '../db/database';
 import { JobRunner } from './job-runner';
 import { ProjectStore } from './project-store';
+import { describeStorageError } from './storage-errors';
 
 /** Where the app's own files are, for finding bundled models. */
 export interface AppPaths {
@@ -27,9 +28,21 @@ export class Project {
     readonly defaultModelPath: string | null,
   ) {
     mkdirSync(path.join(folder, 'thumbnails'), { recursive: true });
-    const database = openDatabase(path.join(folder, 'project.sqlite'));
+    const file = path.join(folder, 'project.sqlite');
+    let database;
+    try {
+      database = openDatabase(file);
+    } catch (error) {
+      throw new Error(`Cannot open the project database ${file}: ${describeStorageError(error) ?? (error as Error).message}`);
+    }
     this.store = new ProjectStore(database);
-    this.jobs = new JobRunner(database);
+    try {
+      // Marking jobs left `running` by a crash writes, so a read-only project fails here.
+      this.jobs = new JobRunner(database);
+    } catch (error) {
+      database.close();
+      throw new Error(`Cannot open the project ${folder}: ${describeStorageError(error) ?? (error as Error).message}`);
+    }
   }
 
   /** Opens the project in `folder`, creating the folder and database when missing. */

@@ -154,8 +154,18 @@ async function writeThumbnail(target: string, data: Buffer): Promise<void> {
     await fs.rename(temporary, target);
   } catch (error) {
     await fs.rm(temporary, { force: true });
-    // A plain Error without `code`: this is about the project folder, not the photo being unreadable.
-    throw new Error(`Cannot write the thumbnail ${target}: ${(error as Error).message}. Check that the project folder is writable and the disk is not full.`);
+    // No `code`, so it is not read as a problem with the photo: it is about the project folder.
+    throw new ThumbnailWriteError(
+      `Cannot write the thumbnail ${target}: ${(error as Error).message}. Check that the project folder is writable and the disk is not full.`,
+    );
+  }
+}
+
+/** A thumbnail could not be written (disk full, read-only project folder): the project's fault, not the photo's. */
+export class ThumbnailWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ThumbnailWriteError';
   }
 }
 
