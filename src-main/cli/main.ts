@@ -9,6 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ClusterMethod, JobKind } from '../contract/api';
+import { estimateK } from '../core/clustering/estimate-k';
+import { kmeans, type VectorSet } from '../core/clustering/kmeans';
+import { spectralClustering } from '../core/clustering/spectral';
+import { parseCsv } from '../core/export/csv';
+import { decodeNpy } from '../core/export/npy';
 import type { Progress } from '../core/util/progress';
 import { clusterProject, evaluateRun } from '../services/cluster-service';
 import { findDefaultModel } from '../services/default-model';
@@ -44,6 +49,9 @@ Commands:
          [--summary <clusters.csv>] [--embeddings <vectors.npy>]
   label --project <dir> (--from-folders | --from-csv <file.csv>) [--dry-run]
   relink --project <dir> <folder> [--json]            find moved or renamed photos again by content hash
+  cluster-embeddings --input <vectors.npy|vectors.csv> --k <n|auto> --out <labels.csv>
+                  [--method kmeans|spectral] [--restarts 10] [--seed <n>]
+                                                      cluster embeddings made elsewhere
   benchmark paper --dataset <dir> --splits <dir> --model <path> [--runs 5] [--labeled-per-species <n>]
                   [--alphas 0,0.1,0.3,0.5] [--epochs 9] [--tasks 300] [--seed <n>] [--cache <dir>] [--json]
 
@@ -83,6 +91,7 @@ const OPTIONS = {
   'from-folders': { type: 'boolean' },
   'from-csv': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  input: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -278,6 +287,31 @@ async function withProject<T>(folder: string, work: (project: Project) => Promis
   }
 }
 
+/** Reads vectors from a .npy (float32 or float64, C order, N x D) or a headerless or headed numeric CSV. */
+async function readVectors(file: string): Promise<VectorSet> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (error) {
+    throw new Error(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (file.toLowerCase().endsWith('.npy')) {
+    const { data, shape } = decodeNpy(bytes);
+    return { data, count: shape[0], dims: shape[1] };
+  }
+  const rows = parseCsv(bytes.toString('utf8')).filter((row) => row.length > 1 || row[0] !== '');
+  const numeric = (row: string[]) => row.every((cell) => cell.trim() !== '' && Number.isFinite(Number(cell)));
+  const body = rows.length > 0 && !numeric(rows[0]!) ? rows.slice(1) : rows;
+  if (body.length === 0) throw new Error(`${file} has no rows of numbers.`);
+  const dims = body[0]!.length;
+  const data = new Float32Array(body.length * dims);
+  body.forEach((row, index) => {
+    if (row.length !== dims || !numeric(row)) throw new Error(`${file} row ${index + 1}: expected ${dims} numbers.`);
+    row.forEach((cell, column) => (data[index * dims + column] = Number(cell)));
+  });
+  return { data, count: body.length, dims };
+}
+
 /** Runs one command line; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -440,6 +474,36 @@ export async function main(argv: string[]): Promise<number> {
         for (const missing of summary.stillMissing) process.stderr.write(`Still missing: ${missing}\n`);
         if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else process.stdout.write(`Relinked ${summary.relinked.length} images to files under ${folder}; ${summary.stillMissing.length} are still missing.\n`);
+        return 0;
+      }
+      case 'cluster-embeddings': {
+        const input = values.input;
+        if (!input) throw new UsageError('cluster-embeddings needs --input <vectors.npy|vectors.csv>.');
+        const out = required(values, 'out', 'cluster-embeddings');
+        const kText = required(values, 'k', 'cluster-embeddings');
+        const chosenMethod = values.method ?? 'kmeans';
+        if (['gmm', 'agglomerative', 'hdbscan'].includes(chosenMethod)) {
+          throw new Error(`--method ${chosenMethod} is not implemented yet. Available: kmeans, spectral.`);
+        }
+        const clusterMethod = method(values);
+        const vectors = await readVectors(input);
+        const seed = integer(values.seed, 'seed', 0, 0);
+        let k: number;
+        if (kText === 'auto') {
+          const estimate = await estimateK(vectors, { seed, onProgress: stderrProgress('estimate k') });
+          k = estimate.k;
+          process.stderr.write(`Eigengap estimate: k = ${k} (top eigenvalues ${estimate.eigenvalues.slice(0, Math.min(12, estimate.eigenvalues.length)).map((value) => value.toFixed(4)).join(', ')})\n`);
+        } else {
+          k = integer(kText, 'k', 0, 1);
+        }
+        const started = performance.now();
+        const labels =
+          clusterMethod === 'spectral'
+            ? (await spectralClustering(vectors, { k, seed, onProgress: stderrProgress('spectral') })).labels
+            : (await kmeans(vectors, { k, seed, restarts: integer(values.restarts, 'restarts', 10, 1), onProgress: stderrProgress('kmeans') })).labels;
+        const rows = Array.from(labels, (cluster, index) => `${index},${cluster}\r\n`);
+        await writeOutput(out, `index,cluster\r\n${rows.join('')}`);
+        process.stdout.write(`Clustered ${vectors.count} vectors of ${vectors.dims} dimensions into ${k} clusters (${clusterMethod}) in ${((performance.now() - started) / 1000).toFixed(2)} s; wrote ${out}\n`);
         return 0;
       }
       case 'benchmark': {

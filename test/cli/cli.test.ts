@@ -3,7 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src-main/cli/main';
 import { parseCsv } from '../../src-main/core/export/csv';
-import { ONNX_MODEL, temporaryFolder, writeJpeg } from '../helpers/fixtures';
+import { encodeNpy } from '../../src-main/core/export/npy';
+import { adjustedRandIndex } from '../../src-main/core/metrics/clustering-metrics';
+import { blobs, ONNX_MODEL, temporaryFolder, writeJpeg } from '../helpers/fixtures';
 
 const temporary = temporaryFolder();
 const photos = path.join(temporary.folder, 'photos');
@@ -85,6 +87,28 @@ describe('specimen-sorter command line', () => {
     const npy = readFileSync(vectors);
     expect(npy.subarray(1, 6).toString('latin1')).toBe('NUMPY');
     expect(readFileSync(path.join(temporary.folder, 'vectors.index.csv'), 'utf8').split('\r\n')[0]).toBe('index,image_path,file_name,content_sha256,species_label,cluster_id');
+  });
+
+  it('clusters embeddings brought from elsewhere (.npy and .csv), estimating k when asked', async () => {
+    const { data, labels } = blobs(240, 16, 6, 5);
+    const npy = path.join(temporary.folder, 'vectors.npy');
+    writeFileSync(npy, encodeNpy(data, [240, 16]));
+    const out = path.join(temporary.folder, 'labels.csv');
+    const auto = await capture(['cluster-embeddings', '--input', npy, '--k', 'auto', '--method', 'spectral', '--out', out]);
+    expect(auto.code).toBe(0);
+    expect(auto.stderr).toMatch(/Eigengap estimate: k = 6/);
+    const rows = parseCsv(readFileSync(out, 'utf8'));
+    expect(rows[0]).toEqual(['index', 'cluster']);
+    expect(rows).toHaveLength(241);
+    expect(adjustedRandIndex(labels, rows.slice(1).map((row) => Number(row[1])))).toBe(1);
+
+    const csv = path.join(temporary.folder, 'vectors.csv');
+    const lines = Array.from({ length: 240 }, (_, row) => Array.from(data.subarray(row * 16, (row + 1) * 16)).join(','));
+    writeFileSync(csv, `${Array.from({ length: 16 }, (_, index) => `f${index}`).join(',')}\n${lines.join('\n')}\n`);
+    const byKmeans = await capture(['cluster-embeddings', '--input', csv, '--k', '6', '--restarts', '3', '--out', out]);
+    expect(byKmeans.stdout).toMatch(/Clustered 240 vectors of 16 dimensions into 6 clusters \(kmeans\)/);
+    expect(adjustedRandIndex(labels, parseCsv(readFileSync(out, 'utf8')).slice(1).map((row) => Number(row[1])))).toBe(1);
+    expect((await capture(['cluster-embeddings', '--input', csv, '--k', '6', '--method', 'hdbscan', '--out', out])).stderr).toMatch(/not implemented yet/);
   });
 
   it('exits 2 with a clear message on bad arguments', async () => {

@@ -153,7 +153,8 @@ async function writeThumbnail(target: string, data: Buffer): Promise<void> {
     await fs.writeFile(temporary, data);
     await fs.rename(temporary, target);
   } catch (error) {
-    await fs.rm(temporary, { force: true });
+    // Best effort: where the write failed, removing may fail too, and must not hide the first error.
+    await fs.rm(temporary, { force: true }).catch(() => undefined);
     // No `code`, so it is not read as a problem with the photo: it is about the project folder.
     throw new ThumbnailWriteError(
       `Cannot write the thumbnail ${target}: ${(error as Error).message}. Check that the project folder is writable and the disk is not full.`,
