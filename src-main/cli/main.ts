@@ -9,7 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ClusterMethod, JobKind } from '../contract/api';
+import { loadBackbone } from '../core/backbones/load-backbone';
 import { estimateK } from '../core/clustering/estimate-k';
+import { addModelFromPath, addModelFromUrl, appDataFolder, listModels, resolveModelReference } from '../services/model-registry';
 import { kmeans, type VectorSet } from '../core/clustering/kmeans';
 import { spectralClustering } from '../core/clustering/spectral';
 import { parseCsv } from '../core/export/csv';
@@ -52,6 +54,8 @@ Commands:
   cluster-embeddings --input <vectors.npy|vectors.csv> --k <n|auto> --out <labels.csv>
                   [--method kmeans|spectral] [--restarts 10] [--seed <n>]
                                                       cluster embeddings made elsewhere
+  models list | models add <path|url> [--sha256 <hex>] [--name <name>]
+                                                      the image models on this machine
   benchmark paper --dataset <dir> --splits <dir> --model <path> [--runs 5] [--labeled-per-species <n>]
                   [--alphas 0,0.1,0.3,0.5] [--epochs 9] [--tasks 300] [--seed <n>] [--cache <dir>] [--json]
 
@@ -92,6 +96,8 @@ const OPTIONS = {
   'from-csv': { type: 'string' },
   'dry-run': { type: 'boolean' },
   input: { type: 'string' },
+  sha256: { type: 'string' },
+  name: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -475,6 +481,25 @@ export async function main(argv: string[]): Promise<number> {
         if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else process.stdout.write(`Relinked ${summary.relinked.length} images to files under ${folder}; ${summary.stillMissing.length} are still missing.\n`);
         return 0;
+      }
+      case 'models': {
+        if (rest[0] === 'list') {
+          const models = await listModels();
+          if (models.length === 0) process.stdout.write(`No models added yet (folder ${appDataFolder()}). Add one with: specimen-sorter models add <path|url>\n`);
+          for (const model of models) process.stdout.write(`${model.id}\t${model.format}\t${model.name}\t${model.source}\n`);
+          return 0;
+        }
+        if (rest[0] === 'add' && rest[1]) {
+          const reference = rest[1];
+          const manifest = /^https?:\/\//.test(reference)
+            ? await addModelFromUrl(reference, { sha256: values.sha256, name: values.name, onProgress: stderrProgress('download') })
+            : await addModelFromPath(reference, { name: values.name });
+          const backbone = await loadBackbone(await resolveModelReference(manifest.id));
+          process.stdout.write(`Added ${manifest.id} (${manifest.format}, ${backbone.dims}-d features on ${backbone.runtime}). Use it with --model ${manifest.id}\n`);
+          await backbone.dispose();
+          return 0;
+        }
+        throw new UsageError('Usage: specimen-sorter models list | models add <path|url> [--sha256 <hex>] [--name <name>]');
       }
       case 'cluster-embeddings': {
         const input = values.input;

@@ -5,6 +5,7 @@ import type { Backbone } from '../core/backbones/backbone';
 import { loadBackbone } from '../core/backbones/load-backbone';
 import { openDatabase } from '../db/database';
 import { JobRunner } from './job-runner';
+import { resolveModelReference } from './model-registry';
 import { ProjectStore } from './project-store';
 import { describeStorageError } from './storage-errors';
 
@@ -66,13 +67,11 @@ export class Project {
     return this.store.setting(MODEL_SETTING) ?? this.defaultModelPath;
   }
 
-  /** Loads (once) and returns a backbone; remembers it as the project's model. */
-  backbone(modelPath?: string): Promise<Backbone> {
-    const chosen = modelPath ? path.resolve(modelPath) : this.modelPath();
+  /** Loads (once) and returns a backbone, given a path or a registered model's id; remembers it as the project's model. */
+  async backbone(modelPath?: string): Promise<Backbone> {
+    const chosen = modelPath ? await resolveModelReference(modelPath) : this.modelPath();
     if (!chosen) {
-      return Promise.reject(
-        new Error('No image model found. Pass --model <path to an .onnx file or TF.js folder>, or set SPECIMEN_SORTER_MODEL.'),
-      );
+      throw new Error('No image model found. Pass --model <path to an .onnx file or TF.js folder>, or set SPECIMEN_SORTER_MODEL.');
     }
     let loading = this.#backbones.get(chosen);
     if (!loading) {

@@ -122,7 +122,7 @@ test('fine-tune on the labeled species, then merge, split and undo clusters', as
   await page.getByRole('button', { name: 'Train' }).click();
   await page.getByText(/Fine-tuned on 4 species/).waitFor({ timeout: 120_000 });
   await page.getByRole('img', { name: /Training curves/ }).waitFor();
-  await page.screenshot({ path: path.join(outputFolder, 'train.png') });
+  await page.screenshot({ path: path.join(outputFolder, 'train.png'), fullPage: true });
 
   await page.getByRole('button', { name: 'Cluster' }).click();
   await page.getByText(/Made 4 clusters of 44 images/).waitFor({ timeout: 120_000 });
