@@ -1,6 +1,6 @@
 /**
  * `node scripts/run-ts.mjs bench/spectral-probe.ts [--count 10000] [--dims 1024] [--k 50] [--spread <s>]
- *   [--seed 0] [--repeat 3] [--tolerance <t>] [--kernel quiet|spinning] [--sample-rows 200]`:
+ *   [--seed 0] [--repeat 3] [--tolerance <t>] [--sample-rows 200]`:
  * speed and quality of spectral clustering on synthetic Gaussian blobs.
  *
  * Without --spread it runs two data sets: make_blobs-like separated blobs (centres uniform in [-10, 10]^D,
@@ -15,7 +15,6 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { nearestNeighbors } from '../src-main/core/clustering/knn-graph';
 import { onnxKernel } from '../src-main/core/clustering/matrix-kernel';
-import { quietOnnxKernel } from '../src-main/core/clustering/quiet-kernel';
 import { spectralClustering } from '../src-main/core/clustering/spectral';
 import { adjustedRandIndex } from '../src-main/core/metrics/clustering-metrics';
 import { seededRandom } from '../src-main/core/util/random';
@@ -29,7 +28,6 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '0' },
     repeat: { type: 'string', default: '3' },
     tolerance: { type: 'string' },
-    kernel: { type: 'string', default: 'quiet' },
     'sample-rows': { type: 'string', default: '200' },
   },
 });
@@ -81,8 +79,7 @@ async function neighbourRecall(data: Float32Array): Promise<number> {
 }
 
 let started = performance.now();
-// 'spinning' is matrix-kernel.ts's onnxKernel, for comparison with the default quiet one.
-const kernel = values.kernel === 'spinning' ? await onnxKernel() : await quietOnnxKernel();
+const kernel = await onnxKernel();
 const kernelSeconds = (performance.now() - started) / 1000;
 const cases =
   values.spread !== undefined

@@ -98,7 +98,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   }
   let port = 0;
 
-  const server = http.createServer(async (request, response) => {
+  // A missing Host header reaches the handler, which refuses it like a wrong one, with a reason.
+  const server = http.createServer({ requireHostHeader: false }, async (request, response) => {
     try {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const host = request.headers.host ?? '';
@@ -150,7 +151,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       }
 
       if (request.method !== 'GET') return send(response, 405, 'Method not allowed', 'text/plain');
-      const relative = url.pathname === '/' ? 'index.html' : safeRelativePath(decodeURIComponent(url.pathname));
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(url.pathname);
+      } catch {
+        return send(response, 400, 'Bad request: the path is not valid percent-encoding.', 'text/plain');
+      }
+      const relative = url.pathname === '/' ? 'index.html' : safeRelativePath(decoded);
       if (!relative) return send(response, 404, 'Not found', 'text/plain');
       const file = path.join(rendererFolder, relative);
       let body: Buffer;
@@ -187,6 +194,15 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
+    // Requests Node refuses before any handler (headers too large, malformed HTTP) get a reason in the
+    // body too, not an empty 400.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const [status, text] =
+        error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+      const body = `${text}: ${error.message}`;
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   port = (server.address() as AddressInfo).port;

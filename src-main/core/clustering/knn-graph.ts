@@ -7,7 +7,7 @@
 import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
 import type { VectorSet } from './kmeans';
 import type { MatrixKernel } from './matrix-kernel';
-import { sharedQuietKernel } from './quiet-kernel';
+import { fastestKernel } from './matrix-kernel';
 
 /** Each point's nearest other points, nearest first: row i of `indices` and `squaredDistances` has `neighbors` entries. */
 export interface NeighborLists {
@@ -30,7 +30,7 @@ export interface SparseMatrix {
 export interface NearestNeighborOptions extends LongWorkOptions {
   /** Other points to find per point (the point itself excluded), at least 1 and below the number of points. */
   neighbors: number;
-  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see quiet-kernel.ts). */
+  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see matrix-kernel.ts). */
   kernel?: MatrixKernel;
   /** Rows per product block; default the most that keep a block under 64 MB, at most 512. */
   rowsPerBlock?: number;
@@ -40,7 +40,7 @@ export interface NearestNeighborOptions extends LongWorkOptions {
 export interface AffinityOptions extends LongWorkOptions {
   /** Neighbours per point counting the point itself, as scikit-learn's `n_neighbors`. Default 10. */
   neighbors?: number;
-  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see quiet-kernel.ts). */
+  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see matrix-kernel.ts). */
   kernel?: MatrixKernel;
 }
 
@@ -144,7 +144,7 @@ export async function nearestNeighbors(vectors: VectorSet, options: NearestNeigh
   if (!Number.isInteger(neighbors) || neighbors < 1 || neighbors >= count) {
     throw new Error(`Cannot find ${neighbors} neighbours among ${count} images: choose between 1 and ${count - 1}.`);
   }
-  const kernel = options.kernel ?? (await sharedQuietKernel());
+  const kernel = options.kernel ?? (await fastestKernel());
   const { data, norms } = centered(vectors);
   const lists = new CandidateLists(count, neighbors);
   const rowsPerBlock = Math.max(1, options.rowsPerBlock ?? Math.min(MAX_ROWS_PER_BLOCK, Math.floor(PRODUCT_FLOATS / count)));

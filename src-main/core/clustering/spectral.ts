@@ -14,7 +14,7 @@ import { kmeans, type VectorSet } from './kmeans';
 import { knnAffinity, type SparseMatrix } from './knn-graph';
 import { type BlockVectors, lobpcg, type SymmetricOperator } from './lobpcg';
 import type { MatrixKernel } from './matrix-kernel';
-import { sharedQuietKernel } from './quiet-kernel';
+import { fastestKernel } from './matrix-kernel';
 
 /** Settings of a spectral clustering run. */
 export interface SpectralOptions extends LongWorkOptions {
@@ -33,7 +33,7 @@ export interface SpectralOptions extends LongWorkOptions {
   tolerance?: number;
   /** Upper bound on eigensolver iterations. Default 2000, as scikit-learn. */
   maxIterations?: number;
-  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see quiet-kernel.ts). */
+  /** Matrix-product kernel; default onnxruntime with non-spinning threads (see matrix-kernel.ts). */
   kernel?: MatrixKernel;
 }
 
@@ -158,7 +158,7 @@ export async function spectralClustering(vectors: VectorSet, options: SpectralOp
   if (k > vectors.count) throw new Error(`Cannot make ${k} clusters from ${vectors.count} images: choose at most ${vectors.count}.`);
   if (vectors.data.length !== vectors.count * vectors.dims) throw new Error('Vector data does not match count x dims.');
   if (vectors.count < 2) return single(vectors.count);
-  const kernel = options.kernel ?? (await sharedQuietKernel());
+  const kernel = options.kernel ?? (await fastestKernel());
   const count = vectors.count;
 
   let started = performance.now();
