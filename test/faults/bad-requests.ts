@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import type { z } from 'zod';
 import { requestSchemas } from '../../src-main/contract/schemas';
@@ -74,6 +75,22 @@ function send(port: number, request: BadRequest): Promise<Reply> {
     // The server may answer (413) and close before a large body is fully sent; the reply still counts.
     outgoing.on('error', (error) => !settled && setTimeout(() => !settled && reject(error), 200));
     outgoing.end(request.body);
+  });
+}
+
+/** Sends raw bytes that are not HTTP at all; returns the status and body of whatever comes back. */
+function sendRaw(port: number, bytes: string): Promise<Reply> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.setTimeout(10_000, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      const match = /^HTTP\/1\.1 (\d+) ([^\r]*)\r\n[\s\S]*?\r\n\r\n([\s\S]*)$/.exec(received);
+      resolve(match ? { status: Number(match[1]), statusMessage: match[2]!, body: match[3]! } : { status: 0, statusMessage: '', body: received });
+    });
+    socket.end(bytes);
   });
 }
 
@@ -245,6 +262,7 @@ function httpRequests(port: number, token: string): BadRequest[] {
     requests.push({ label: `Host "${host}" for a static file`, method: 'GET', path: '/index.html', headers: { host } });
   }
   requests.push({ label: 'no Host header', method: 'POST', path: '/api/project:info', headers: withToken, body: '{}', noHost: true });
+  requests.push({ label: 'a 100 kB header', method: 'POST', path: '/api/project:info', headers: { ...withToken, 'x-padding': 'a'.repeat(100_000) }, body: '{}' });
   const traversals = [
     '/..%2f..%2fetc%2fpasswd',
     '/..%2F..%2F..%2F..%2Fetc%2Fpasswd',
@@ -345,6 +363,16 @@ export async function badRequests(folder: string, photos: string): Promise<Tally
       const correct = reply.status >= 400 && reply.status < 500 && message.length > 0 && !leaked && alive;
       tally.input(request.label, correct, `status ${reply.status}, message ${JSON.stringify(message.slice(0, 120))}${leaked ? ', LEAKED a file' : ''}${alive ? '' : ', bridge stopped answering'}`);
       if (!alive) break;
+    }
+    for (const [label, bytes] of [
+      ['garbage instead of HTTP', 'GARBAGE\r\n\r\n'],
+      ['a request line with a bad version', 'GET / HTTP/9.9\r\nHost: x\r\n\r\n'],
+      ['a header without a colon', `POST /api/project:info HTTP/1.1\r\nHost: 127.0.0.1:${bridge.port}\r\nbroken header\r\n\r\n`],
+      ['a bad content-length', `POST /api/project:info HTTP/1.1\r\nHost: 127.0.0.1:${bridge.port}\r\ncontent-length: -5\r\n\r\n`],
+    ] as const) {
+      const reply = await sendRaw(bridge.port, bytes);
+      const alive = await stillAnswers();
+      tally.input(`raw bytes: ${label}`, reply.status >= 400 && reply.status < 500 && reply.body.trim().length > 0 && alive, `status ${reply.status}, body ${JSON.stringify(reply.body.slice(0, 120))}`);
     }
     // Requests that are well-formed but ask for the impossible: accepted as jobs, which then fail with a reason.
     const events: string[] = [];
