@@ -42,7 +42,7 @@ Commands:
                [--project <dir>] [--seed <n>]        import, embed, cluster and export in one go
   import <folder> --project <dir> [--labels-from-folders] [--json]
   embed --project <dir> [--model <path>]
-  cluster --project <dir> --k <n> [--method kmeans|spectral] [--seed <n>] [--restarts <n>]
+  cluster --project <dir> --k <n> [--method kmeans|spectral|seeded] [--seed <n>] [--restarts <n>]
   train --project <dir> [--way 30] [--shot 5] [--query 6] [--tasks 300] [--epochs 9] [--alpha 0.1]
         [--loss proto|scatter|kcl|mcl] [--trainable head] [--learning-rate 0.001] [--seed <n>]
                                                       episodic fine-tuning on the labeled species
@@ -121,7 +121,7 @@ function integer(text: string | undefined, name: string, fallback: number, minim
 
 function method(values: Values): ClusterMethod {
   const chosen = values.method ?? 'kmeans';
-  if (chosen !== 'kmeans' && chosen !== 'spectral') throw new UsageError(`Unknown --method "${chosen}". Available: kmeans, spectral.`);
+  if (chosen !== 'kmeans' && chosen !== 'spectral' && chosen !== 'seeded') throw new UsageError(`Unknown --method "${chosen}". Available: kmeans, spectral, seeded.`);
   return chosen;
 }
 
@@ -511,6 +511,7 @@ export async function main(argv: string[]): Promise<number> {
           throw new Error(`--method ${chosenMethod} is not implemented yet. Available: kmeans, spectral.`);
         }
         const clusterMethod = method(values);
+        if (clusterMethod === 'seeded') throw new UsageError('cluster-embeddings has no labels to seed with: use --method kmeans or spectral.');
         const vectors = await readVectors(input);
         const seed = integer(values.seed, 'seed', 0, 0);
         let k: number;

@@ -5,8 +5,11 @@
  */
 
 /** Clustering methods the app offers. */
-/** Clustering methods the app offers: K-means, or spectral clustering on the kNN graph. */
-export type ClusterMethod = 'kmeans' | 'spectral';
+/**
+ * Clustering methods the app offers: K-means, spectral clustering on the kNN graph, or K-means seeded by the
+ * labeled images (each labeled species keeps a cluster; the rest are candidate new species).
+ */
+export type ClusterMethod = 'kmeans' | 'spectral' | 'seeded';
 
 /** Kinds of long-running job. */
 export type JobKind = 'import' | 'embed' | 'cluster' | 'train';

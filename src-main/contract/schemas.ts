@@ -18,7 +18,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'import:start': z.object({ folder: z.string().min(1).max(4096), labelsFromFolders: z.boolean() }).strict(),
   'clusters:run': z
     .object({
-      method: z.enum(['kmeans', 'spectral']),
+      method: z.enum(['kmeans', 'spectral', 'seeded']),
       k: z.number().int().min(1).max(100_000),
       seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
     })

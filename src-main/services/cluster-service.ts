@@ -1,5 +1,6 @@
 /** Clusters a project's embeddings, stores the run, and scores it against known labels. */
 import { kmeans, type VectorSet } from '../core/clustering/kmeans';
+import { seededKmeans } from '../core/clustering/seeded-kmeans';
 import { spectralClustering } from '../core/clustering/spectral';
 import { scoreClustering } from '../core/metrics/clustering-metrics';
 import type { LongWorkOptions } from '../core/util/progress';
@@ -30,7 +31,22 @@ export async function clusterProject(
   const vectors = { data, count: imageIds.length, dims };
   let result: { labels: Int32Array; distances: Float32Array };
   let parameters: Record<string, unknown>;
-  if (method === 'spectral') {
+  if (method === 'seeded') {
+    const seeded = await seededFromLabels(store, imageIds, vectors, k, seed, options);
+    result = seeded.result;
+    parameters = { labeledSpecies: seeded.species.length };
+    const runId = store.saveRun({ method, k: seeded.k, seed, modelId, parameters }, imageIds.map((imageId, index) => ({
+      imageId,
+      clusterId: result.labels[index]! + 1,
+      distance: result.distances[index]!,
+    })));
+    // Each labeled species names its cluster; the others are proposals.
+    seeded.species.forEach((name, index) => store.renameCluster(runId, index + 1, name));
+    for (let cluster = seeded.species.length + 1; cluster <= seeded.k; cluster++) {
+      store.renameCluster(runId, cluster, `Candidate new species ${cluster - seeded.species.length}`);
+    }
+    return { runId, metrics: evaluateRun(store, runId), clusterCount: seeded.k };
+  } else if (method === 'spectral') {
     const spectral = await spectralClustering(vectors, { k, seed, neighbors: Math.min(10, imageIds.length - 1), signal, onProgress });
     result = { labels: spectral.labels, distances: distancesToCentroids(vectors, spectral.labels, k) };
     parameters = { neighbors: 10, assignLabels: 'cluster_qr', converged: spectral.converged, seconds: spectral.seconds };
@@ -44,6 +60,24 @@ export async function clusterProject(
     imageIds.map((imageId, index) => ({ imageId, clusterId: result.labels[index]! + 1, distance: result.distances[index]! })),
   );
   return { runId, metrics: evaluateRun(store, runId), clusterCount: k };
+}
+
+/** Seeded K-means from the human labels of the clustered images: k is at least the number of labeled species. */
+async function seededFromLabels(
+  store: ProjectStore,
+  imageIds: number[],
+  vectors: VectorSet,
+  k: number,
+  seed: number,
+  options: LongWorkOptions,
+): Promise<{ result: { labels: Int32Array; distances: Float32Array }; species: string[]; k: number }> {
+  const labels = new Map(store.labeledImages().map((image) => [image.imageId, image.species]));
+  const species = [...new Set(imageIds.flatMap((id) => (labels.has(id) ? [labels.get(id)!] : [])))].sort();
+  if (species.length === 0) throw new Error('Seeded clustering needs labeled images: label a few photos of each species you know first.');
+  const seeds = Int32Array.from(imageIds, (id) => (labels.has(id) ? species.indexOf(labels.get(id)!) : -1));
+  const total = Math.max(k, species.length);
+  const result = await seededKmeans(vectors, { k: total, seeds, seed, signal: options.signal, onProgress: options.onProgress });
+  return { result, species, k: total };
 }
 
 /** Euclidean distance of each vector to the mean of its cluster (spectral clustering has no centers of its own). */

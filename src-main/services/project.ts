@@ -7,7 +7,7 @@ import { openDatabase } from '../db/database';
 import { JobRunner } from './job-runner';
 import { resolveModelReference } from './model-registry';
 import { ProjectStore } from './project-store';
-import { describeStorageError } from './storage-errors';
+import { describeOpenError } from './storage-errors';
 
 /** Where the app's own files are, for finding bundled models. */
 export interface AppPaths {
@@ -34,7 +34,7 @@ export class Project {
     try {
       database = openDatabase(file);
     } catch (error) {
-      throw new Error(`Cannot open the project database ${file}: ${describeStorageError(error) ?? (error as Error).message}`);
+      throw new Error(`Cannot open the project database ${file}: ${describeOpenError(folder, error)}`);
     }
     this.store = new ProjectStore(database);
     try {
@@ -42,7 +42,7 @@ export class Project {
       this.jobs = new JobRunner(database);
     } catch (error) {
       database.close();
-      throw new Error(`Cannot open the project ${folder}: ${describeStorageError(error) ?? (error as Error).message}`);
+      throw new Error(`Cannot open the project ${folder}: ${describeOpenError(folder, error)}`);
     }
   }
 

@@ -2,6 +2,7 @@
  * Plain-language messages for failures to write the project itself (disk full, read-only folder), as
  * opposed to problems with a photo: SQLite's `SQLITE_FULL` or `SQLITE_READONLY`, Node's `ENOSPC` or `EROFS`.
  */
+import { accessSync, constants } from 'node:fs';
 
 /** The `code` of an error from better-sqlite3 (`SQLITE_*`) or Node's file system (`E*`), if any. */
 function errorCode(error: unknown): string | null {
@@ -35,4 +36,21 @@ export function describeStorageError(error: unknown): string | null {
     return `The project database cannot be opened (${detail}). Check that the project folder exists, is writable and its disk is not full.`;
   }
   return null;
+}
+
+/**
+ * Says why a project could not be opened. SQLite only reports "unable to open database file" when it cannot
+ * create its `-shm` file on a read-only disk, so the folder itself is checked first.
+ */
+export function describeOpenError(folder: string, error: unknown): string {
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch (access) {
+    const code = errorCode(access);
+    if (code === 'EROFS') return describeStorageError(access)!;
+    if (code === 'EACCES' || code === 'EPERM') {
+      return `You may not write to the project folder (${(access as Error).message}). Get write access, or copy the project somewhere you can write, and open it again.`;
+    }
+  }
+  return describeStorageError(error) ?? (error as Error).message;
 }

@@ -117,7 +117,7 @@ describe('specimen-sorter command line', () => {
     expect(missingK.stderr).toMatch(/cluster needs --k/);
     const badK = await capture(['cluster', '--project', temporary.folder, '--k', 'many']);
     expect(badK.stderr).toMatch(/--k must be a whole number/);
-    expect((await capture(['cluster', '--project', temporary.folder, '--k', '2', '--method', 'magic'])).stderr).toMatch(/Unknown --method "magic". Available: kmeans, spectral/);
+    expect((await capture(['cluster', '--project', temporary.folder, '--k', '2', '--method', 'magic'])).stderr).toMatch(/Unknown --method "magic". Available: kmeans, spectral, seeded/);
     expect((await capture(['frobnicate'])).stderr).toMatch(/Unknown command "frobnicate"/);
     expect((await capture(['import', '--bogus'])).code).toBe(2);
     expect((await capture([])).code).toBe(2);

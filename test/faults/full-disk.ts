@@ -62,6 +62,7 @@ export async function fullDisk(folder: string, mounts: string[]): Promise<Tally>
   tally.fault();
   const fullReport = clearFailure(full, /disk .*is full|no space left/i);
   tally.input(`import into a 2 MB disk (${laterCount} photos)`, fullReport.ok, fullReport.detail);
+  tally.note(`2 MB disk, import: ${fullReport.detail}`);
   let check = integrity(project);
   tally.data('2 MB disk: integrity_check after ENOSPC', check === 'ok', check);
   tally.data('2 MB disk: the earlier import is intact', rowsOf(project).startsWith(earlyRows.slice(0, -1)), 'rows of the first import changed');
@@ -90,6 +91,7 @@ export async function fullDisk(folder: string, mounts: string[]): Promise<Tally>
       const result = await runCli(args);
       const report = clearFailure(result, /read-only/i);
       tally.input(`${args[0]} on a read-only disk`, report.ok, report.detail);
+      if (args[0] === 'import') tally.note(`read-only disk, import: ${report.detail}`);
     }
     mount(['-o', 'remount,rw', small]);
     check = integrity(project);
@@ -112,6 +114,7 @@ export async function fullDisk(folder: string, mounts: string[]): Promise<Tally>
     tally.fault();
     const report = clearFailure(result, /Cannot write the thumbnail .*no space left on device.*disk is not full/i);
     tally.input('import onto a disk without free inodes (thumbnails fail, database has room)', report.ok, report.detail);
+    tally.note(`no free inodes, import: ${report.detail}`);
     check = integrity(inodeProject);
     tally.data('no inodes: integrity_check', check === 'ok', check);
     tally.data('no inodes: the earlier import is intact', rowsOf(inodeProject).startsWith(seededRows.slice(0, -1)));
@@ -149,6 +152,7 @@ export async function fullDisk(folder: string, mounts: string[]): Promise<Tally>
     });
     const report = clearFailure(result, /read-only|readonly|permission denied/i);
     tally.input('import as nobody into a chmod 555/444 project', report.ok, report.detail);
+    tally.note(`chmod read-only as nobody, import: ${report.detail}`);
     chmodSync(readOnly, 0o755);
     check = integrity(readOnly);
     tally.data('chmod read-only: integrity_check', check === 'ok', check);

@@ -111,6 +111,17 @@ describe('embed, cluster, export', () => {
     for (const list of members.values()) for (const member of list) expect(member.distance).toBeGreaterThan(0);
   });
 
+  it('seeds clusters with the labeled species and proposes the rest as new species', async () => {
+    const backbone = await project.backbone();
+    const { runId, clusterCount } = await clusterProject(project.store, backbone.id, { method: 'seeded', k: 3, seed: 0 });
+    expect(clusterCount).toBe(3);
+    const names = project.store.clusterNames(runId);
+    expect([names.get(1), names.get(2), names.get(3)]).toEqual(['alpha species', 'beta,species', 'Candidate new species 1']);
+    // Labeled images stay in their species' cluster.
+    const labeled = project.store.labeledAssignments(runId);
+    expect(labeled.every(({ species, clusterId }) => names.get(clusterId) === species)).toBe(true);
+  });
+
   it('rejects a number of clusters larger than the photos, saying the limit', async () => {
     const backbone = await project.backbone();
     await expect(clusterProject(project.store, backbone.id, { method: 'kmeans', k: 500, seed: 0 })).rejects.toThrow(/at most 131/);
