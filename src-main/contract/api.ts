@@ -134,6 +134,11 @@ export interface ApiChannels {
   'clusters:split': { request: { runId: number; clusterId: number; parts?: number | undefined }; reply: { clusterIds: number[] } };
   'clusters:move': { request: { runId: number; imageIds: number[]; toClusterId: number | null }; reply: { clusterId: number; moved: number } };
   'clusters:undo': { request: { runId: number }; reply: { undone: string | null } };
+  'species:list': { request: Record<string, never>; reply: { species: { name: string; images: number }[] } };
+  'labels:set': {
+    request: { items: { imageId: number; species: string | null; source?: 'folder' | 'csv' | 'user' | undefined }[] };
+    reply: { changed: number };
+  };
   'export:csv': { request: Record<string, never>; reply: { fileName: string; csv: string; rows: number } };
   'training:start': { request: TrainingSettings; reply: { jobId: string } };
   'jobs:active': { request: Record<string, never>; reply: { jobs: JobProgress[] } };

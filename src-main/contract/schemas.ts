@@ -33,6 +33,23 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
     .object({ runId: z.number().int().min(1), imageIds: z.array(z.number().int().min(1)).min(1).max(1_000_000), toClusterId: z.number().int().min(1).nullable() })
     .strict(),
   'clusters:undo': z.object({ runId: z.number().int().min(1) }).strict(),
+  'species:list': empty,
+  'labels:set': z
+    .object({
+      items: z
+        .array(
+          z
+            .object({
+              imageId: z.number().int().min(1),
+              species: z.string().trim().min(1).max(200).nullable(),
+              source: z.enum(['folder', 'csv', 'user']).optional(),
+            })
+            .strict(),
+        )
+        .min(1)
+        .max(100_000),
+    })
+    .strict(),
   'export:csv': empty,
   'training:start': z
     .object({

@@ -148,6 +148,24 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
       return { undone: undoLastEdit(store, runId) };
     },
 
+    async 'species:list'() {
+      return { species: store.speciesCounts() };
+    },
+
+    async 'labels:set'({ items }) {
+      const known = new Set(items.map((item) => item.imageId).filter((imageId) => store.image(imageId) !== null));
+      const valid = items.filter((item) => known.has(item.imageId));
+      if (valid.length === 0) throw new Error('None of these images exists in the project any more; refresh the view.');
+      store.database.transaction(() => {
+        store.clearLabels(valid.filter((item) => item.species === null).map((item) => item.imageId));
+        for (const source of ['folder', 'csv', 'user'] as const) {
+          const group = valid.filter((item) => item.species !== null && (item.source ?? 'user') === source);
+          if (group.length > 0) store.setLabels(group.map((item) => ({ imageId: item.imageId, species: item.species! })), source);
+        }
+      })();
+      return { changed: valid.length };
+    },
+
     async 'export:csv'() {
       const { csv, rows } = buildImageCsv(store);
       const stamp = new Date().toISOString().slice(0, 10);

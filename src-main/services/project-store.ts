@@ -108,6 +108,21 @@ export class ProjectStore {
     })();
   }
 
+  /** Removes the labels of the given images. */
+  clearLabels(imageIds: number[]): void {
+    const statement = this.database.prepare('DELETE FROM labels WHERE image_id = ?');
+    this.database.transaction(() => {
+      for (const imageId of imageIds) statement.run(imageId);
+    })();
+  }
+
+  /** Species that label at least one image, with how many. */
+  speciesCounts(): { name: string; images: number }[] {
+    return this.database
+      .prepare('SELECT s.name AS name, count(*) AS images FROM labels l JOIN species s ON s.id = l.species_id GROUP BY s.id ORDER BY s.name')
+      .all() as { name: string; images: number }[];
+  }
+
   /** Counts for the project overview. */
   counts(): { imageCount: number; failedCount: number; labeledCount: number; speciesCount: number } {
     return this.database

@@ -21,6 +21,14 @@ let bridge;
 let browser;
 let page;
 
+async function waitUntil(condition, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('Timed out waiting for the screen to change');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function startBridge(projectFolder) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(root, 'out', 'node', 'bridge.js'), '--project', projectFolder, '--model', model], {
@@ -150,6 +158,35 @@ test('fine-tune on the labeled species, then merge, split and undo clusters', as
   await page.getByText(/Undid: Merged clusters/).waitFor();
   assert.equal(await names.count(), 4);
   assert.deepEqual(await page.locator('.size').allInnerTexts(), ['11', '11', '11', '11']);
+});
+
+test('label photos with number keys, add a species, undo with Ctrl+Z', async () => {
+  await page.getByRole('tab', { name: /Gallery/ }).click();
+  const palette = page.getByRole('region', { name: 'Species palette' });
+  const chips = palette.getByRole('button');
+  const secondSpecies = (await chips.nth(1).innerText()).replace(/^2\s*/, '').trim();
+  const labels = page.getByTestId('label');
+  const before = (await labels.first().innerText()).split(' · ')[0];
+  assert.notEqual(before, secondSpecies);
+
+  await page.locator('button.tile').first().click();
+  await page.keyboard.press('2');
+  await page.getByText(`Labeled as ${secondSpecies}: 1 image. Undo with Ctrl+Z.`).waitFor();
+  assert.match(await labels.first().innerText(), new RegExp(`^${secondSpecies} ✓`));
+  // Focus moved on to the next photo: label it with a new species.
+  await page.getByRole('textbox', { name: 'New species' }).fill('Mystery moth');
+  await page.getByRole('button', { name: 'Add species' }).click();
+  await page.locator('button.tile').nth(1).focus();
+  await page.keyboard.press('5');
+  await page.getByText('Labeled as Mystery moth: 1 image. Undo with Ctrl+Z.').waitFor();
+  assert.match(await labels.nth(1).innerText(), /^Mystery moth ✓/);
+  await page.screenshot({ path: path.join(outputFolder, 'label.png') });
+
+  await page.keyboard.press('Control+z');
+  await waitUntil(async () => !(await labels.nth(1).innerText()).startsWith('Mystery moth'));
+  await page.keyboard.press('Control+z');
+  await waitUntil(async () => (await labels.first().innerText()).split(' · ')[0] === before);
+  await page.getByRole('tab', { name: /Clusters/ }).click();
 });
 
 test('a long import shows progress and can be cancelled', async () => {

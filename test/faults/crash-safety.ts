@@ -117,7 +117,7 @@ export async function crashSafety(projectFolder: string, photos: string, photoCo
   const checkpoints = count(projectFolder, 'SELECT count(*) FROM checkpoints');
   const active = count(projectFolder, "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'training.checkpoint'");
   const latest = count(projectFolder, 'SELECT max(id) FROM checkpoints');
-  const adapted = count(projectFolder, "SELECT count(*) FROM embeddings WHERE model_id LIKE '%+adapter-' || ?", latest);
+  const adapted = count(projectFolder, "SELECT count(*) FROM embeddings WHERE model_id LIKE '%+adapter-' || ?", String(latest));
   tally.data(
     'train: the re-run completes with one new active checkpoint and adapted embeddings for every photo',
     trainRerun.code === 0 && checkpoints === checkpointsAfterKill + 1 && active === latest && adapted === distinct,

@@ -1,5 +1,10 @@
 /** Counts of one fault section: inputs tried and reported correctly, faults injected, checks that found data lost. */
 
+/** Details quote command output; the report keeps each note on one line. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' | ');
+}
+
 /** One row of the fault table. */
 export interface SectionResult {
   name: string;
@@ -25,7 +30,7 @@ export class Tally {
   input(label: string, correct: boolean, detail = ''): boolean {
     this.result.inputsTried++;
     if (correct) this.result.reportedCorrectly++;
-    else this.result.notes.push(`WRONG REPORT ${label}${detail ? `: ${detail}` : ''}`);
+    else this.result.notes.push(`WRONG REPORT ${label}${detail ? `: ${oneLine(detail)}` : ''}`);
     return correct;
   }
 
@@ -38,7 +43,7 @@ export class Tally {
   data(label: string, ok: boolean, detail = ''): boolean {
     if (!ok) {
       this.result.dataLost++;
-      this.result.notes.push(`DATA LOST ${label}${detail ? `: ${detail}` : ''}`);
+      this.result.notes.push(`DATA LOST ${label}${detail ? `: ${oneLine(detail)}` : ''}`);
     }
     return ok;
   }

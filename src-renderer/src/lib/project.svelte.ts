@@ -25,12 +25,15 @@ export class ProjectState {
   job = $state<JobProgress | null>(null);
   /** The last message for the user: what finished, or what went wrong and what to do. */
   notice = $state<{ kind: 'info' | 'error'; text: string } | null>(null);
+  /** Species names for the labeling palette: known species first, then ones added in this session. */
+  palette = $state.raw<string[]>([]);
   /** Clusters ticked for merging. */
   selectedClusters = $state.raw<number[]>([]);
   /** Epochs of the current or last training job, for the live curves. */
   trainingEpochs = $state.raw<TrainingEpoch[]>([]);
   #galleryLimit = GALLERY_PAGE;
   #finishedJobs = new Set<string>();
+  #labelHistory: { imageId: number; species: string | null; source: 'folder' | 'csv' | 'user' | undefined }[][] = [];
 
   constructor() {
     api.on('jobs:progress', (progress) => {
@@ -53,12 +56,15 @@ export class ProjectState {
   /** Reloads everything shown. */
   async refresh(): Promise<void> {
     try {
-      const [info, page, latest, active] = await Promise.all([
+      const [info, page, latest, active, species] = await Promise.all([
         api.invoke('project:info', {}),
         api.invoke('images:list', { offset: 0, limit: this.#galleryLimit }),
         api.invoke('clusters:latest', {}),
         api.invoke('jobs:active', {}),
+        api.invoke('species:list', {}),
       ]);
+      const known = species.species.map((entry) => entry.name);
+      this.palette = [...known, ...this.palette.filter((name) => !known.includes(name))];
       this.info = info;
       this.images = page.images;
       this.imageTotal = page.total;
@@ -109,6 +115,51 @@ export class ProjectState {
     try {
       const saved = await api.invoke('clusters:rename', { runId: this.run.id, clusterId, name });
       this.clusters = this.clusters.map((card) => (card.clusterId === clusterId ? { ...card, name: saved.name } : card));
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Adds a species name to the palette (it is stored once an image carries it). */
+  addSpecies(name: string): void {
+    const trimmed = name.trim();
+    if (trimmed !== '' && !this.palette.includes(trimmed)) this.palette = [...this.palette, trimmed];
+  }
+
+  /** Labels images with a species (null removes their labels); undoable with `undoLabels`. */
+  async labelImages(imageIds: number[], species: string | null): Promise<void> {
+    if (imageIds.length === 0) return;
+    const before = this.images.filter((image) => imageIds.includes(image.id));
+    try {
+      await api.invoke('labels:set', { items: imageIds.map((imageId) => ({ imageId, species })) });
+      this.#labelHistory.push(
+        before.map((image) => ({
+          imageId: image.id,
+          species: image.speciesLabel,
+          source: (image.labelSource ?? undefined) as 'folder' | 'csv' | 'user' | undefined,
+        })),
+      );
+      this.images = this.images.map((image) =>
+        imageIds.includes(image.id) ? { ...image, speciesLabel: species, labelSource: species === null ? null : 'user' } : image,
+      );
+      this.notice = { kind: 'info', text: `${species === null ? 'Cleared the label of' : `Labeled as ${species}:`} ${imageIds.length} image${imageIds.length === 1 ? '' : 's'}. Undo with Ctrl+Z.` };
+      if (species !== null) this.addSpecies(species);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Reverts the last labeling action. */
+  async undoLabels(): Promise<void> {
+    const previous = this.#labelHistory.pop();
+    if (!previous) {
+      this.notice = { kind: 'info', text: 'No labeling to undo.' };
+      return;
+    }
+    try {
+      await api.invoke('labels:set', { items: previous });
+      await this.refresh();
+      this.notice = { kind: 'info', text: `Undid labeling of ${previous.length} image${previous.length === 1 ? '' : 's'}.` };
     } catch (error) {
       this.#fail(error);
     }

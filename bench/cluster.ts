@@ -1,0 +1,386 @@
+/**
+ * `npm run bench:cluster [-- --quick] [-- --large] [-- --skip-sklearn]`: speed, peak memory and quality of
+ * our k-means and spectral clustering against scikit-learn on the same data.
+ *
+ * Cases: seeded Gaussian blobs with D = 1024 (overlapping, so ARI is not trivially 1) at N = 2,000, 10,000
+ * and 50,000 with K = 50 and N = 20,000 with K = 160; with --large also N = 200,000, K = 160 (k-means with
+ * one restart; needs about 5 GB of memory and several minutes, mostly the exact kNN graph); and the "real"
+ * case: EU Moths (../shared/data/eu_moths, 2,205 photos, species folders as labels) embedded with
+ * ../shared/models/tm-mobilenetv2-0.35 through the app's import and embed services, K = 200. --quick runs
+ * only N = 2,000 and the real case. Each of our runs happens in a fresh child process, so its peak RSS
+ * (process.resourceUsage().maxRSS) is its own; the data reaches it as a .npy file, which scikit-learn
+ * (Debian's, /usr/bin/python3 bench/cluster-sklearn.py) reads too. scikit-learn runs KMeans(n_init=10) and
+ * SpectralClustering(nearest_neighbors, n_neighbors=10, lobpcg, cluster_qr), except where a cost model
+ * fitted on this machine predicts over SKLEARN_LIMIT_SECONDS (those rows say so, with null fields); a run
+ * past twice that limit is stopped. --skip-sklearn runs none. The default run takes about 20 minutes here.
+ *
+ * Prints a table and, as its last line, one JSON object
+ * `{"cases": [{"n", "d", "k", "method", "seconds", "peak_rss_mb", "ari", "sklearn_seconds", "sklearn_ari"}]}`.
+ * Other processes on the machine change the times a lot: read the load average printed with the table.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { kmeans } from '../src-main/core/clustering/kmeans';
+import { fastestKernel } from '../src-main/core/clustering/matrix-kernel';
+import { spectralClustering } from '../src-main/core/clustering/spectral';
+import { encodeNpy } from '../src-main/core/export/npy';
+import { adjustedRandIndex } from '../src-main/core/metrics/clustering-metrics';
+import { deriveSeed, seededRandom } from '../src-main/core/util/random';
+import { embedMissing } from '../src-main/services/embed-service';
+import { importFolder } from '../src-main/services/import-service';
+import { Project } from '../src-main/services/project';
+
+const USAGE = `Usage: npm run bench:cluster [-- [--quick] [--large] [--skip-sklearn]]
+  (default)       blobs N = 2,000 / 10,000 / 50,000 (K = 50) and 20,000 (K = 160), plus EU Moths (K = 200); about 20 min
+  --quick         only blobs N = 2,000 and EU Moths: a fast check, a few minutes
+  --large         also blobs N = 200,000, K = 160 (k-means with 1 restart): adds well over 5 minutes and needs
+                  about 5 GB of memory (0.8 GB of data, the rest the kNN graph, the eigensolver and scikit-learn's load)
+  --skip-sklearn  do not run scikit-learn (its columns are null)`;
+
+// npm runs scripts in the repository root; the shared data sits beside it.
+const shared = path.resolve(process.cwd(), '..', 'shared');
+const DIMS = 1024;
+/**
+ * Centres are N(0, CENTER_SPREAD^2) per dimension and points add N(0, 1) noise, so two centres lie about
+ * 0.35 x sqrt(2 x 1024) = 16 apart against a noise radius of sqrt(1024) = 32: clusters overlap in
+ * distance (a point's nearest neighbours are not all from its own blob) but stay separable by direction.
+ */
+const CENTER_SPREAD = 0.35;
+const DATA_SEED = 20_261_122;
+/** scikit-learn cases predicted to take longer than this (seconds) are skipped. */
+const SKLEARN_LIMIT_SECONDS = 300;
+/** Python with Debian's scikit-learn 1.2.1 (the `python3` on PATH may lack it). */
+const PYTHON = '/usr/bin/python3';
+
+type Method = 'kmeans' | 'spectral';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    large: { type: 'boolean', default: false },
+    'skip-sklearn': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+    // Internal: run one case in this (child) process.
+    child: { type: 'boolean', default: false },
+    data: { type: 'string' },
+    labels: { type: 'string' },
+    k: { type: 'string' },
+    method: { type: 'string' },
+    restarts: { type: 'string' },
+  },
+});
+
+/** Our result for one case, as the child process prints it. */
+interface ChildResult {
+  seconds: number;
+  peakRssMb: number;
+  ari: number;
+  kernel: string;
+  detail: string;
+}
+
+/** scikit-learn's result for one case, or why there is none. */
+interface SklearnResult {
+  seconds: number | null;
+  ari: number | null;
+  peakRssMb: number | null;
+  note: string;
+}
+
+/**
+ * Reads a 2-D little-endian float32 .npy (as encodeNpy writes it) straight into a Float32Array: unlike
+ * decodeNpy on a whole-file buffer, it never holds the data twice, so peak RSS shows the algorithm's memory.
+ */
+function readNpyMatrixSync(file: string): { data: Float32Array; rows: number; columns: number } {
+  if (os.endianness() !== 'LE') throw new Error('This benchmark reads .npy data in place and needs a little-endian machine.');
+  const descriptor = openSync(file, 'r');
+  try {
+    const prefix = Buffer.alloc(10);
+    readSync(descriptor, prefix, 0, 10, 0);
+    const headerLength = prefix.readUInt16LE(8);
+    const header = Buffer.alloc(headerLength);
+    readSync(descriptor, header, 0, headerLength, 10);
+    const text = header.toString('latin1');
+    const shape = /'shape': \((\d+), (\d+)\)/.exec(text);
+    if (!text.includes("'descr': '<f4'") || !text.includes("'fortran_order': False") || !shape) {
+      throw new Error(`${file}: expected a 2-D C-order float32 .npy, got header ${text.trim()}`);
+    }
+    const rows = Number(shape[1]);
+    const columns = Number(shape[2]);
+    const data = new Float32Array(rows * columns);
+    const bytes = new Uint8Array(data.buffer);
+    const dataOffset = 10 + headerLength;
+    for (let done = 0; done < bytes.length; ) {
+      const read = readSync(descriptor, bytes, done, Math.min(1 << 30, bytes.length - done), dataOffset + done);
+      if (read === 0) throw new Error(`${file} is shorter than its header says`);
+      done += read;
+    }
+    return { data, rows, columns };
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/** Child mode: one clustering of one .npy file, timed without loading and kernel start-up; prints one JSON line. */
+async function runChild(): Promise<void> {
+  const { data, rows: count, columns: dims } = readNpyMatrixSync(values.data!);
+  const truth = Int32Array.from(readNpyMatrixSync(values.labels!).data);
+  const k = Number(values.k);
+  const restarts = Number(values.restarts ?? '10');
+  const kernel = await fastestKernel();
+  // The first product pays onnxruntime's session warm-up; keep it out of the timing.
+  await kernel.multiplyTransposed(data.subarray(0, 2 * dims), 2, data.subarray(0, 2 * dims), 2, dims);
+  const started = performance.now();
+  let labels: Int32Array;
+  let detail: string;
+  if (values.method === 'kmeans') {
+    const result = await kmeans({ data, count, dims }, { k, restarts, seed: 0, kernel });
+    labels = result.labels;
+    detail = `${restarts} restart${restarts === 1 ? '' : 's'}, best ${result.iterations} iterations`;
+  } else {
+    const result = await spectralClustering({ data, count, dims }, { k, seed: 0, kernel });
+    labels = result.labels;
+    const { graph, eigen, assign } = result.seconds;
+    detail = `graph ${graph.toFixed(1)} + eigen ${eigen.toFixed(1)} + assign ${assign.toFixed(1)} s, ${result.iterations} it${result.converged ? '' : ' (not converged)'}`;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const output: ChildResult = {
+    seconds,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    ari: adjustedRandIndex(truth, labels),
+    kernel: kernel.name,
+    detail,
+  };
+  console.log(JSON.stringify(output));
+  await kernel.dispose();
+}
+
+/** Runs a command; resolves with its stdout and exit code, killing it after `timeoutMs` (0: never). */
+function runProcess(command: string, args: string[], timeoutMs = 0): Promise<{ code: number | null; stdout: string; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : undefined;
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, timedOut });
+    });
+  });
+}
+
+function lastJsonLine<T>(stdout: string): T {
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as T;
+}
+
+/** Seeded Gaussian blobs: `k` centres N(0, CENTER_SPREAD^2 I), points centre + N(0, I), labels uniform at random. */
+function syntheticBlobs(count: number, dims: number, k: number, seed: number): { data: Float32Array; truth: Int32Array } {
+  const random = seededRandom(seed);
+  let spare = Number.NaN;
+  // Box-Muller, using both values of each pair.
+  const normal = (): number => {
+    if (!Number.isNaN(spare)) {
+      const value = spare;
+      spare = Number.NaN;
+      return value;
+    }
+    const radius = Math.sqrt(-2 * Math.log(1 - random()));
+    const angle = 2 * Math.PI * random();
+    spare = radius * Math.sin(angle);
+    return radius * Math.cos(angle);
+  };
+  const centers = new Float32Array(k * dims);
+  for (let index = 0; index < centers.length; index++) centers[index] = CENTER_SPREAD * normal();
+  const data = new Float32Array(count * dims);
+  const truth = new Int32Array(count);
+  for (let row = 0; row < count; row++) {
+    const label = Math.floor(random() * k);
+    truth[row] = label;
+    const offset = row * dims;
+    const centerOffset = label * dims;
+    for (let index = 0; index < dims; index++) data[offset + index] = centers[centerOffset + index]! + normal();
+  }
+  return { data, truth };
+}
+
+/** EU Moths embedded the way the app does it: import with folder labels, embed with the project's backbone. */
+async function embedEuMoths(folder: string): Promise<{ data: Float32Array; truth: Int32Array; dims: number; species: number; seconds: number }> {
+  const started = performance.now();
+  const project = Project.open(path.join(folder, 'project'), path.join(shared, 'models', 'tm-mobilenetv2-0.35'));
+  try {
+    await importFolder(project.store, path.join(shared, 'data', 'eu_moths'), {
+      labelsFromFolders: true,
+      thumbnailPath: (sha256) => project.thumbnailPath(sha256),
+    });
+    const backbone = await project.backbone();
+    const summary = await embedMissing(project.store, backbone, { batchSize: 32 });
+    const { imageIds, dims, data } = project.store.embeddingsForImages(summary.modelId);
+    const speciesOf = new Map(project.store.labeledImages().map((image) => [image.imageId, image.species]));
+    const speciesIds = new Map<string, number>();
+    const truth = Int32Array.from(imageIds, (imageId) => {
+      const species = speciesOf.get(imageId);
+      if (species === undefined) throw new Error(`Image ${imageId} has no folder label`);
+      if (!speciesIds.has(species)) speciesIds.set(species, speciesIds.size);
+      return speciesIds.get(species)!;
+    });
+    return { data, truth, dims, species: speciesIds.size, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await project.close();
+  }
+}
+
+/**
+ * Predicted seconds of a scikit-learn fit on this machine (2 cores, OpenBLAS), from its runs on these blobs.
+ * Rough by design: it only decides which cases to skip.
+ */
+function predictSklearnSeconds(method: Method, count: number, k: number): number {
+  if (method === 'kmeans') return 3.7 * (count / 10_000) * (k / 50) ** 0.25 * 10;
+  return 6 * (count / 10_000) ** 1.6 * (k / 50);
+}
+
+async function runSklearn(method: Method, count: number, k: number, dataFile: string, labelsFile: string): Promise<SklearnResult> {
+  if (values['skip-sklearn']) return { seconds: null, ari: null, peakRssMb: null, note: 'skipped (--skip-sklearn)' };
+  const predicted = predictSklearnSeconds(method, count, k);
+  if (predicted > SKLEARN_LIMIT_SECONDS) {
+    return { seconds: null, ari: null, peakRssMb: null, note: `skipped: predicted ${Math.round(predicted)} s > ${SKLEARN_LIMIT_SECONDS} s` };
+  }
+  const script = path.resolve(process.cwd(), 'bench', 'cluster-sklearn.py');
+  const args = [script, '--data', dataFile, '--labels', labelsFile, '--k', String(k), '--method', method];
+  const { code, stdout, timedOut } = await runProcess(PYTHON, args, 2 * SKLEARN_LIMIT_SECONDS * 1000);
+  if (timedOut) return { seconds: null, ari: null, peakRssMb: null, note: `stopped after ${2 * SKLEARN_LIMIT_SECONDS} s` };
+  if (code !== 0) return { seconds: null, ari: null, peakRssMb: null, note: `failed (exit ${code})` };
+  const result = lastJsonLine<{ seconds: number; ari: number; peak_rss_mb: number }>(stdout);
+  return { seconds: result.seconds, ari: result.ari, peakRssMb: result.peak_rss_mb, note: '' };
+}
+
+async function runOurs(method: Method, k: number, restarts: number, dataFile: string, labelsFile: string): Promise<ChildResult> {
+  const self = fileURLToPath(import.meta.url);
+  const args = [self, '--child', '--data', dataFile, '--labels', labelsFile, '--k', String(k), '--method', method, '--restarts', String(restarts)];
+  const { code, stdout } = await runProcess(process.execPath, args);
+  if (code !== 0) throw new Error(`The ${method} child process failed (exit ${code})`);
+  return lastJsonLine<ChildResult>(stdout);
+}
+
+/** One data set to cluster. */
+interface CaseSpec {
+  name: string;
+  count: number;
+  k: number;
+  /** k-means restarts. */
+  restarts: number;
+  real: boolean;
+}
+
+/** A finished row of the report. */
+interface Row {
+  spec: CaseSpec;
+  dims: number;
+  method: Method;
+  ours: ChildResult;
+  sklearn: SklearnResult;
+}
+
+function format(value: number | null, digits: number): string {
+  return value === null ? '-' : value.toFixed(digits);
+}
+
+async function runParent(): Promise<void> {
+  const benchStarted = performance.now();
+  const loadBefore = os.loadavg();
+  const specs: CaseSpec[] = [{ name: 'blobs', count: 2_000, k: 50, restarts: 10, real: false }];
+  if (!values.quick) {
+    specs.push(
+      { name: 'blobs', count: 10_000, k: 50, restarts: 10, real: false },
+      { name: 'blobs', count: 20_000, k: 160, restarts: 10, real: false },
+      { name: 'blobs', count: 50_000, k: 50, restarts: 10, real: false },
+    );
+  }
+  if (values.large) specs.push({ name: 'blobs', count: 200_000, k: 160, restarts: 1, real: false });
+  specs.push({ name: 'eu_moths', count: 2_205, k: 200, restarts: 10, real: true });
+
+  const temporary = mkdtempSync(path.join(os.tmpdir(), 'specimen-bench-cluster-'));
+  const rows: Row[] = [];
+  let embedNote = '';
+  try {
+    for (const spec of specs) {
+      const dataFile = path.join(temporary, `${spec.name}-${spec.count}.npy`);
+      const labelsFile = path.join(temporary, `${spec.name}-${spec.count}-labels.npy`);
+      let dims = DIMS;
+      {
+        // A block, so the data can be collected before the child processes run.
+        let data: Float32Array;
+        let truth: Int32Array;
+        if (spec.real) {
+          console.error(`[bench:cluster] importing and embedding ${path.join(shared, 'data', 'eu_moths')} ...`);
+          const embedded = await embedEuMoths(temporary);
+          ({ data, truth, dims } = embedded);
+          spec.count = truth.length;
+          embedNote = `EU Moths: ${truth.length} images, ${embedded.species} species, ${dims}-d tm-mobilenetv2-0.35 features (import + embed ${embedded.seconds.toFixed(0)} s)`;
+        } else {
+          ({ data, truth } = syntheticBlobs(spec.count, DIMS, spec.k, deriveSeed(DATA_SEED, spec.count)));
+        }
+        writeFileSync(dataFile, encodeNpy(data, [spec.count, dims]));
+        writeFileSync(labelsFile, encodeNpy(Float32Array.from(truth), [spec.count, 1]));
+      }
+      for (const method of ['kmeans', 'spectral'] as const) {
+        console.error(`[bench:cluster] ${spec.name} N=${spec.count} K=${spec.k} ${method}: ours ...`);
+        const ours = await runOurs(method, spec.k, spec.restarts, dataFile, labelsFile);
+        console.error(`[bench:cluster]   ${ours.seconds.toFixed(2)} s, ARI ${ours.ari.toFixed(4)}; scikit-learn ...`);
+        const sklearn = await runSklearn(method, spec.count, spec.k, dataFile, labelsFile);
+        console.error(`[bench:cluster]   scikit-learn ${sklearn.seconds === null ? sklearn.note : `${sklearn.seconds.toFixed(2)} s, ARI ${sklearn.ari!.toFixed(4)}`}`);
+        rows.push({ spec, dims, method, ours, sklearn });
+      }
+      rmSync(dataFile, { force: true });
+      rmSync(labelsFile, { force: true });
+    }
+  } finally {
+    rmSync(temporary, { recursive: true, force: true });
+  }
+
+  const loadAfter = os.loadavg();
+  const totalMinutes = (performance.now() - benchStarted) / 60_000;
+  console.log(
+    `Clustering benchmark: kernel ${rows[0]?.ours.kernel ?? '?'}, ${os.availableParallelism()} cores, ` +
+      `load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')} at start, ${loadAfter.map((value) => value.toFixed(2)).join(' ')} at end; ` +
+      `${totalMinutes.toFixed(1)} min in all.`,
+  );
+  console.log(`Blobs: D = ${DIMS}, centre spread ${CENTER_SPREAD}, unit noise, seed ${DATA_SEED}. ${embedNote}`);
+  console.log('Ratio = scikit-learn seconds / our seconds (above 1: we are faster). Seconds exclude loading the data.');
+  console.log('');
+  console.log('| data | N | D | K | method | our s | detail | peak RSS MB | ARI | sklearn s | sklearn ARI | sklearn MB | ratio | note |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const { spec, dims, method, ours, sklearn } of rows) {
+    const ratio = sklearn.seconds === null ? '-' : `${(sklearn.seconds / ours.seconds).toFixed(1)}x`;
+    console.log(
+      `| ${spec.name} | ${spec.count} | ${dims} | ${spec.k} | ${method} | ${ours.seconds.toFixed(2)} | ${ours.detail} | ${ours.peakRssMb.toFixed(0)} | ` +
+        `${ours.ari.toFixed(4)} | ${format(sklearn.seconds, 2)} | ${format(sklearn.ari, 4)} | ${format(sklearn.peakRssMb, 0)} | ${ratio} | ${sklearn.note} |`,
+    );
+  }
+  const round = (value: number | null, digits: number) => (value === null ? null : Number(value.toFixed(digits)));
+  console.log(
+    JSON.stringify({
+      cases: rows.map(({ spec, dims, method, ours, sklearn }) => ({
+        n: spec.count,
+        d: dims,
+        k: spec.k,
+        method,
+        seconds: round(ours.seconds, 3),
+        peak_rss_mb: round(ours.peakRssMb, 1),
+        ari: round(ours.ari, 4),
+        sklearn_seconds: round(sklearn.seconds, 3),
+        sklearn_ari: round(sklearn.ari, 4),
+      })),
+    }),
+  );
+}
+
+if (values.help) console.log(USAGE);
+else if (values.child) await runChild();
+else await runParent();
