@@ -22,6 +22,7 @@ import { findDefaultModel } from '../services/default-model';
 import { embedMissing } from '../services/embed-service';
 import { buildEmbeddingExport, buildImageCsv, buildSummaryCsv, type CsvOptions } from '../services/export-service';
 import { labelFromCsv, labelFromFolders } from '../services/label-service';
+import { buildHtmlReport, buildMapCsv } from '../services/report-service';
 import { importFolder } from '../services/import-service';
 import { paperBenchmarkJson, paperBenchmarkTable, runPaperBenchmark } from '../services/paper-benchmark';
 import { Project } from '../services/project';
@@ -48,7 +49,7 @@ Commands:
                                                       episodic fine-tuning on the labeled species
   evaluate --project <dir> [--json]                   CA, NMI, AMI, ARI of the latest run vs known labels
   export --project <dir> --out <file.csv> [--format plain|dwc] [--delimiter comma|semicolon|tab] [--bom]
-         [--summary <clusters.csv>] [--embeddings <vectors.npy>]
+         [--summary <clusters.csv>] [--embeddings <vectors.npy>] [--map <coordinates.csv>] [--report <report.html>]
   label --project <dir> (--from-folders | --from-csv <file.csv>) [--dry-run]
   relink --project <dir> <folder> [--json]            find moved or renamed photos again by content hash
   cluster-embeddings --input <vectors.npy|vectors.csv> --k <n|auto> --out <labels.csv>
@@ -96,6 +97,8 @@ const OPTIONS = {
   'from-csv': { type: 'string' },
   'dry-run': { type: 'boolean' },
   input: { type: 'string' },
+  map: { type: 'string' },
+  report: { type: 'string' },
   sha256: { type: 'string' },
   name: { type: 'string' },
 } as const;
@@ -441,6 +444,15 @@ export async function main(argv: string[]): Promise<number> {
             const summary = buildSummaryCsv(project.store, options);
             await writeOutput(values.summary, summary.csv);
             process.stdout.write(`Wrote ${summary.rows} clusters to ${values.summary}\n`);
+          }
+          if (values.map) {
+            const map = buildMapCsv(project.store);
+            await writeOutput(values.map, map.csv);
+            process.stdout.write(`Wrote ${map.rows} map coordinates to ${values.map}\n`);
+          }
+          if (values.report) {
+            await writeOutput(values.report, buildHtmlReport(project.store, (sha256) => project.thumbnailPath(sha256), project.folder));
+            process.stdout.write(`Wrote the report to ${values.report}\n`);
           }
           if (values.embeddings) {
             const { modelId } = await prepareEmbeddings(project, { onProgress: stderrProgress('embed') });

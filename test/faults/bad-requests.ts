@@ -131,9 +131,25 @@ function validCandidates(schema: AnySchema): unknown[] {
       const element = validCandidates((loose.element as AnySchema) ?? schema).find((value) => (loose.element as AnySchema).safeParse(value).success);
       return [[], [element], [element, element], [element, element, element]];
     }
+    case 'object': {
+      const value = requiredFields(loose.shape as Record<string, AnySchema>);
+      return value ? [value] : [];
+    }
     default:
       return [];
   }
+}
+
+/** An object with a valid value for every required field of `shape`, or null when one cannot be made. */
+function requiredFields(shape: Record<string, AnySchema>): Record<string, unknown> | null {
+  const value: Record<string, unknown> = {};
+  for (const [field, fieldSchema] of Object.entries(shape)) {
+    if (fieldSchema.safeParse(undefined).success) continue;
+    const sample = validValue(fieldSchema);
+    if (!sample.ok) return null;
+    value[field] = sample.value;
+  }
+  return value;
 }
 
 function validValue(schema: AnySchema): { ok: true; value: unknown } | { ok: false } {
@@ -143,7 +159,6 @@ function validValue(schema: AnySchema): { ok: true; value: unknown } | { ok: fal
 
 /** Values of the wrong type, out of range or huge for a field; only those the schema refuses are kept. */
 function invalidCandidates(schema: AnySchema): unknown[] {
-  const loose = schema as unknown as Record<string, unknown>;
   let inner = schema;
   while (['optional', 'nullable', 'default'].includes(inner._zod.def.type)) inner = inner._zod.def.innerType!;
   const innerLoose = inner as unknown as Record<string, unknown>;
@@ -159,8 +174,15 @@ function invalidCandidates(schema: AnySchema): unknown[] {
     const element = validValue(innerLoose.element as AnySchema);
     const maximum = (inner._zod as unknown as { bag?: { maximum?: number } }).bag?.maximum;
     if (element.ok && typeof maximum === 'number' && maximum <= 20_000) values.push(Array.from({ length: maximum + 1 }, () => element.value));
+    // One level into arrays of objects: a valid element with one field made wrong.
+    const elementShape = (innerLoose.element as { shape?: Record<string, AnySchema> }).shape;
+    if (element.ok && elementShape) {
+      for (const [field, fieldSchema] of Object.entries(elementShape)) {
+        for (const wrong of invalidCandidates(fieldSchema)) values.push([{ ...(element.value as object), [field]: wrong }]);
+      }
+      values.push([{ ...(element.value as object), unexpected: 1 }]);
+    }
   }
-  void loose;
   const seen = new Set<string>();
   return values.filter((value) => {
     const key = JSON.stringify(value);
@@ -197,15 +219,8 @@ function contractRequests(token: string, tally: Tally): BadRequest[] {
       tally.note(`${channel}: schema is not an object; only whole-body cases were sent`);
       continue;
     }
-    const baseline: Record<string, unknown> = {};
-    let complete = true;
-    for (const [field, fieldSchema] of Object.entries(shape)) {
-      if (fieldSchema.safeParse(undefined).success) continue;
-      const value = validValue(fieldSchema);
-      if (value.ok) baseline[field] = value.value;
-      else complete = false;
-    }
-    if (!complete || !schema.safeParse(baseline).success) {
+    const baseline = requiredFields(shape);
+    if (!baseline || !schema.safeParse(baseline).success) {
       tally.note(`${channel}: no valid request could be built from its schema; per-field cases were skipped`);
       continue;
     }
