@@ -7,10 +7,13 @@ import { seededRandom } from '../../src-main/core/util/random';
 
 /** The repository root (this file is bundled into out/run/). */
 export const REPOSITORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The bundled command line and bridge (npm run build:node). */
 export const CLI = path.join(REPOSITORY, 'out', 'node', 'cli.js');
 export const BRIDGE = path.join(REPOSITORY, 'out', 'node', 'bridge.js');
+/** Shared data and models beside the repository: read and linked to, never copied. */
 export const SHARED = path.resolve(REPOSITORY, '..', 'shared');
 export const ONNX_MODEL = path.join(SHARED, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.onnx');
+/** 2,205 photos of 200 moth species, one folder each (plus `_meta`). */
 export const MOTHS = path.join(SHARED, 'data', 'eu_moths');
 
 /** What a finished child printed. */

@@ -58,6 +58,15 @@ async function main(): Promise<number> {
   const results: SectionResult[] = [];
   const mounts: string[] = [];
   const cleanups: (() => void)[] = [];
+  // Interrupted from the keyboard: leave no tmpfs mounted and no unreadable corpus behind.
+  const interrupt = () => {
+    unmountAll(mounts);
+    for (const cleanup of cleanups) cleanup();
+    if (!values.keep) rmSync(folder, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   const run = async (name: string, section: () => Promise<Tally>) => {
     log(`- ${name} ...`);
     const result = (await section()).finish();
@@ -92,6 +101,8 @@ async function main(): Promise<number> {
     unmountAll(mounts);
     for (const cleanup of cleanups) cleanup();
     if (!values.keep) rmSync(folder, { recursive: true, force: true });
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
   }
   log('');
   for (const result of results) {
