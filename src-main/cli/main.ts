@@ -26,7 +26,7 @@ import { buildHtmlReport, buildMapCsv } from '../services/report-service';
 import { importFolder } from '../services/import-service';
 import { paperBenchmarkJson, paperBenchmarkTable, runPaperBenchmark } from '../services/paper-benchmark';
 import { Project } from '../services/project';
-import { prepareEmbeddings } from '../services/embedding-space';
+import { prepareEmbeddings, TTA_SETTING } from '../services/embedding-space';
 import type { JobContext } from '../services/job-runner';
 import { relinkImages } from '../services/relink-service';
 import { describeStorageError } from '../services/storage-errors';
@@ -43,7 +43,7 @@ Commands:
                [--project <dir>] [--seed <n>]        import, embed, cluster and export in one go
   import <folder> --project <dir> [--labels-from-folders] [--json]
   embed --project <dir> [--model <path>]
-  cluster --project <dir> --k <n> [--method kmeans|spectral|seeded] [--seed <n>] [--restarts <n>]
+  cluster --project <dir> --k <n> [--method kmeans|spectral|seeded] [--seed <n>] [--restarts <n>] [--tta on|off]
   train --project <dir> [--way 30] [--shot 5] [--query 6] [--tasks 300] [--epochs 9] [--alpha 0.1]
         [--loss proto|scatter|kcl|mcl] [--trainable head] [--learning-rate 0.001] [--seed <n>]
                                                       episodic fine-tuning on the labeled species
@@ -98,6 +98,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   input: { type: 'string' },
   map: { type: 'string' },
+  tta: { type: 'string' },
   report: { type: 'string' },
   sha256: { type: 'string' },
   name: { type: 'string' },
@@ -205,6 +206,10 @@ async function runCluster(project: Project, values: Values, modelPath?: string) 
   const seed = integer(values.seed, 'seed', 0, 0);
   const restarts = integer(values.restarts, 'restarts', 10, 1);
   const chosenMethod = method(values);
+  if (values.tta !== undefined) {
+    if (values.tta !== 'on' && values.tta !== 'off') throw new UsageError(`--tta must be on or off, not "${values.tta}".`);
+    project.store.setSetting(TTA_SETTING, values.tta);
+  }
   return asJob(
     project,
     'cluster',
@@ -214,7 +219,7 @@ async function runCluster(project: Project, values: Values, modelPath?: string) 
       const backbone = await project.backbone();
       process.stderr.write(`Model ${backbone.id} (${backbone.dims}-d features) on ${backbone.runtime}\n`);
       const { modelId } = await prepareEmbeddings(project, { signal, onProgress: progressTo(report, stderrProgress('embed')) });
-      if (modelId !== backbone.id) process.stderr.write(`Clustering in the fine-tuned space ${modelId}\n`);
+      if (modelId !== backbone.id) process.stderr.write(`Clustering embeddings ${modelId}\n`);
       return clusterProject(project.store, modelId, {
         method: chosenMethod,
         k,

@@ -127,7 +127,11 @@ export interface ApiChannels {
   };
   'import:pick-folder': { request: Record<string, never>; reply: { folder: string | null } };
   'import:start': { request: { folder: string; labelsFromFolders: boolean }; reply: { jobId: string } };
-  'clusters:run': { request: { method: ClusterMethod; k: number; seed?: number | undefined }; reply: { jobId: string } };
+  'clusters:run': {
+    /** `tta`: average each photo's features with its mirror image's (remembered for the project). */
+    request: { method: ClusterMethod; k: number; seed?: number | undefined; tta?: boolean | undefined };
+    reply: { jobId: string };
+  };
   'clusters:latest': { request: Record<string, never>; reply: { run: ClusterRunInfo | null; clusters: ClusterCard[] } };
   'clusters:rename': { request: { runId: number; clusterId: number; name: string }; reply: { name: string } };
   'clusters:merge': { request: { runId: number; clusterIds: number[] }; reply: { clusterId: number; moved: number } };

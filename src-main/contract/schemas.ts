@@ -21,6 +21,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
       method: z.enum(['kmeans', 'spectral', 'seeded']),
       k: z.number().int().min(1).max(100_000),
       seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+      tta: z.boolean().optional(),
     })
     .strict(),
   'clusters:latest': empty,

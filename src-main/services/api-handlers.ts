@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Channel, ClusterCard, ReplyOf, RequestOf } from '../contract/api';
 import { mergeClusters, moveImages, renameClusterUndoable, splitCluster, undoLastEdit } from './cluster-edit-service';
 import { clusterProject } from './cluster-service';
-import { prepareEmbeddings } from './embedding-space';
+import { prepareEmbeddings, TTA_SETTING } from './embedding-space';
 import { buildImageCsv } from './export-service';
 import { importFolder } from './import-service';
 import type { Project } from './project';
@@ -61,7 +61,8 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
       return { jobId };
     },
 
-    async 'clusters:run'({ method, k, seed = 0 }) {
+    async 'clusters:run'({ method, k, seed = 0, tta }) {
+      if (tta !== undefined) store.setSetting(TTA_SETTING, tta ? 'on' : 'off');
       const jobId = jobs.start('cluster', { method, k, seed }, async ({ signal, report }) => {
         const { modelId, embedded } = await prepareEmbeddings(project, {
           signal,

@@ -8,6 +8,7 @@ import { embedMissing } from '../../src-main/services/embed-service';
 import { buildImageCsv, IMAGE_CSV_COLUMNS } from '../../src-main/services/export-service';
 import { importFolder } from '../../src-main/services/import-service';
 import { Project } from '../../src-main/services/project';
+import { prepareEmbeddings, TTA_SETTING, ttaModelId } from '../../src-main/services/embedding-space';
 import { ONNX_MODEL, SHARED, temporaryFolder, writeJpeg } from '../helpers/fixtures';
 
 const temporary = temporaryFolder();
@@ -125,6 +126,22 @@ describe('embed, cluster, export', () => {
   it('rejects a number of clusters larger than the photos, saying the limit', async () => {
     const backbone = await project.backbone();
     await expect(clusterProject(project.store, backbone.id, { method: 'kmeans', k: 500, seed: 0 })).rejects.toThrow(/at most 131/);
+  });
+});
+
+describe('test-time augmentation', () => {
+  it('clusters mirror-averaged features by default, and plain features when turned off', async () => {
+    const backbone = await project.backbone();
+    const averaged = await prepareEmbeddings(project);
+    expect(averaged.modelId).toBe(ttaModelId(backbone.id));
+    const plain = project.store.embeddingsForImages(backbone.id);
+    const mirrored = project.store.embeddingsForImages(`${backbone.id}#flip`);
+    const both = project.store.embeddingsForImages(averaged.modelId);
+    expect(both.imageIds).toEqual(plain.imageIds);
+    expect(both.data[0]).toBeCloseTo((plain.data[0]! + mirrored.data[0]!) / 2, 5);
+    project.store.setSetting(TTA_SETTING, 'off');
+    expect((await prepareEmbeddings(project)).modelId).toBe(backbone.id);
+    project.store.setSetting(TTA_SETTING, 'on');
   });
 });
 

@@ -94,8 +94,8 @@ export class ProjectState {
   }
 
   /** Starts clustering (embedding what is missing first). */
-  async cluster(method: ClusterMethod, k: number, seed: number): Promise<void> {
-    await this.#startJob('cluster', () => api.invoke('clusters:run', { method, k, seed }));
+  async cluster(method: ClusterMethod, k: number, seed: number, tta: boolean): Promise<void> {
+    await this.#startJob('cluster', () => api.invoke('clusters:run', { method, k, seed, tta }));
   }
 
   /** Starts episodic fine-tuning on the labeled species. */
