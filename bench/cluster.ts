@@ -238,17 +238,21 @@ async function embedEuMoths(folder: string): Promise<{ data: Float32Array; truth
 }
 
 /**
- * Predicted seconds of a scikit-learn fit on this machine (2 cores, OpenBLAS), from its runs on these blobs.
- * Rough by design: it only decides which cases to skip.
+ * Predicted seconds of a scikit-learn fit on this machine (2 cores, OpenBLAS), only to decide what to skip.
+ * Fitted to its runs on these blobs at load average 2-3: KMeans(n_init=10) 23 s at N = 10,000 / K = 50,
+ * 121 s at 20,000 / 160, 54 s at 50,000 / 50; SpectralClustering 8.8 s, 49 s and 71 s (the N^2 term is
+ * the brute-force kNN graph, the N K term the eigensolver). N = 200,000 / K = 160 predicts about 1,600 s
+ * and 1,000 s: skipped.
  */
-function predictSklearnSeconds(method: Method, count: number, k: number): number {
-  if (method === 'kmeans') return 3.7 * (count / 10_000) * (k / 50) ** 0.25 * 10;
-  return 6 * (count / 10_000) ** 1.6 * (k / 50);
+function predictSklearnSeconds(method: Method, count: number, k: number, dims: number): number {
+  const width = dims / DIMS;
+  if (method === 'kmeans') return 5e-5 * count * k * width;
+  return 1.35e-8 * count * count * width + 1.5e-5 * count * k;
 }
 
-async function runSklearn(method: Method, count: number, k: number, dataFile: string, labelsFile: string): Promise<SklearnResult> {
+async function runSklearn(method: Method, count: number, k: number, dims: number, dataFile: string, labelsFile: string): Promise<SklearnResult> {
   if (values['skip-sklearn']) return { seconds: null, ari: null, peakRssMb: null, note: 'skipped (--skip-sklearn)' };
-  const predicted = predictSklearnSeconds(method, count, k);
+  const predicted = predictSklearnSeconds(method, count, k, dims);
   if (predicted > SKLEARN_LIMIT_SECONDS) {
     return { seconds: null, ari: null, peakRssMb: null, note: `skipped: predicted ${Math.round(predicted)} s > ${SKLEARN_LIMIT_SECONDS} s` };
   }
@@ -334,7 +338,7 @@ async function runParent(): Promise<void> {
         console.error(`[bench:cluster] ${spec.name} N=${spec.count} K=${spec.k} ${method}: ours ...`);
         const ours = await runOurs(method, spec.k, spec.restarts, dataFile, labelsFile);
         console.error(`[bench:cluster]   ${ours.seconds.toFixed(2)} s, ARI ${ours.ari.toFixed(4)}; scikit-learn ...`);
-        const sklearn = await runSklearn(method, spec.count, spec.k, dataFile, labelsFile);
+        const sklearn = await runSklearn(method, spec.count, spec.k, dims, dataFile, labelsFile);
         console.error(`[bench:cluster]   scikit-learn ${sklearn.seconds === null ? sklearn.note : `${sklearn.seconds.toFixed(2)} s, ARI ${sklearn.ari!.toFixed(4)}`}`);
         rows.push({ spec, dims, method, ours, sklearn });
       }
