@@ -65,7 +65,8 @@ try {
           for (let pixel = 0; pixel < size * size; pixel++) {
             const x = pixel % size;
             const y = Math.floor(pixel / size);
-            const noise = (index * 7919 + pixel * 31) % 23;
+            // Noise from a hash of (image, pixel), so every image has different bytes and its own embedding.
+            const noise = ((Math.imul(index + 1, 2654435761) ^ Math.imul(pixel + 1, 40503)) >>> 0) % 23;
             pixels[pixel * 3] = (group * 37 + x * ((group % 5) + 1) + noise) % 256;
             pixels[pixel * 3 + 1] = (group * 91 + y * ((group % 7) + 1) + noise) % 256;
             pixels[pixel * 3 + 2] = (group * 13 + ((x * y) >> (group % 4)) + noise) % 256;
