@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { runCli } from '../helpers/capture-cli';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src-main/cli/main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src-main/core/export/csv';
 import { encodeNpy } from '../../src-main/core/export/npy';
 import { adjustedRandIndex } from '../../src-main/core/metrics/clustering-metrics';
@@ -10,19 +10,7 @@ import { blobs, ONNX_MODEL, temporaryFolder, writeJpeg } from '../helpers/fixtur
 const temporary = temporaryFolder();
 const photos = path.join(temporary.folder, 'photos');
 
-async function capture(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const capture = runCli;
 
 beforeAll(async () => {
   for (const species of ['Catocala nupta', 'Mimas tiliae']) mkdirSync(path.join(photos, species), { recursive: true });

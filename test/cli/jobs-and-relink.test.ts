@@ -1,25 +1,14 @@
 import { mkdirSync, renameSync } from 'node:fs';
+import { runCli } from '../helpers/capture-cli';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src-main/cli/main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryFolder, writeJpeg } from '../helpers/fixtures';
 
 const temporary = temporaryFolder('specimen-cli-jobs-');
 const photos = path.join(temporary.folder, 'photos');
 
-async function capture(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const capture = runCli;
 
 function jobRows(project: string): { kind: string; status: string; parameters: string; error: string | null }[] {
   const database = new Database(path.join(project, 'project.sqlite'), { readonly: true });

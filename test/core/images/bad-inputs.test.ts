@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { runCli } from '../../helpers/capture-cli';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,7 +7,6 @@ import { crc32 } from 'node:zlib';
 import { build } from 'esbuild';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../src-main/cli/main';
 import { THUMBNAIL_SIZE } from '../../../src-main/core/images/decode';
 import type { ScanEntry } from '../../../src-main/core/images/scan';
 import { importFolder, type ImportSummary } from '../../../src-main/services/import-service';
@@ -53,18 +53,7 @@ const temporary = temporaryFolder('specimen-bad-inputs-');
 const corpus = path.join(temporary.folder, 'corpus');
 let manifest: ManifestEntry[] = [];
 
-async function capture(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const capture = runCli;
 
 function outcome(entry: ManifestEntry, asRoot: boolean): Outcome {
   return asRoot ? (entry.expectedAsRoot ?? entry.expected) : entry.expected;
