@@ -72,6 +72,8 @@ export interface ClusterCard {
   size: number;
   /** Images closest to the center first, at most 12. */
   imageIds: number[];
+  /** The images farthest from the center, farthest first, at most 4: the first to check for mistakes. */
+  outlierIds: number[];
   /** Most common known label in the cluster and its share of the labeled members, when labels exist. */
   topSpecies: string | null;
   purity: number | null;

@@ -121,6 +121,7 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
           name: names.get(clusterId) ?? defaultClusterName(clusterId),
           size: members.length,
           imageIds: members.slice(0, 12).map((member) => member.imageId),
+          outlierIds: members.length > 12 ? members.slice(-Math.min(4, members.length - 12)).reverse().map((member) => member.imageId) : [],
           topSpecies,
           purity: labeled > 0 ? topCount / labeled : null,
         });

@@ -159,6 +159,11 @@ describe('API handlers and jobs', () => {
     const { run, clusters } = await handlers['clusters:latest']({});
     expect(run?.k).toBe(3);
     expect(clusters.reduce((sum, card) => sum + card.size, 0)).toBe(131);
+    for (const card of clusters) {
+      expect(card.imageIds.length).toBe(Math.min(12, card.size));
+      expect(card.outlierIds.length).toBe(Math.min(4, Math.max(0, card.size - 12)));
+      expect(card.outlierIds.some((id) => card.imageIds.includes(id))).toBe(false);
+    }
     await handlers['clusters:rename']({ runId: run!.id, clusterId: clusters[0]!.clusterId, name: 'Geometridae' });
     expect((await handlers['clusters:latest']({})).clusters[0]!.name).toBe('Geometridae');
     const exported = await handlers['export:csv']({});
