@@ -251,8 +251,8 @@ function evaluation(project: Project) {
 function printEvaluation(project: Project, json: boolean): void {
   const { run, metrics } = evaluation(project);
   if (json) {
-    const { ca, nmi, ami, ari, count } = metrics;
-    process.stdout.write(`${JSON.stringify({ run_id: run.id, method: run.method, k: run.k, seed: run.seed, model_id: run.modelId, count, ca, nmi, ami, ari })}\n`);
+    const { ca, nmi, ami, ari, count, hungarian } = metrics;
+    process.stdout.write(`${JSON.stringify({ run_id: run.id, method: run.method, k: run.k, seed: run.seed, model_id: run.modelId, count, ca, nmi, ami, ari, hungarian })}\n`);
     return;
   }
   process.stdout.write(
@@ -263,6 +263,7 @@ function printEvaluation(project: Project, json: boolean): void {
       `NMI     ${metrics.nmi.toFixed(4)}`,
       `AMI     ${metrics.ami.toFixed(4)}`,
       `ARI     ${metrics.ari.toFixed(4)}`,
+      `Hungarian accuracy ${(metrics.hungarian ?? Number.NaN).toFixed(4)}`,
       '',
     ].join('\n'),
   );

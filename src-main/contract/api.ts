@@ -47,6 +47,8 @@ export interface ClusterMetrics {
   nmi: number;
   ami: number;
   ari: number;
+  /** Hungarian accuracy (best one-to-one matching of clusters to labels); absent in runs scored before it existed. */
+  hungarian?: number;
   /** Images scored: those with both a label and a cluster. */
   count: number;
 }

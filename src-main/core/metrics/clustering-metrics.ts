@@ -2,6 +2,7 @@
  * External clustering metrics: how well predicted clusters match known species labels.
  * Definitions follow scikit-learn 1.2 (`sklearn.metrics.cluster`), against which the tests check them.
  */
+import { hungarianAccuracy } from './hungarian';
 
 /** The scores the paper reports (Bjerge et al. 2025, section 3.4), each in [0, 1] except ARI (>= -0.5). */
 export interface ClusteringScores {
@@ -13,6 +14,8 @@ export interface ClusteringScores {
   ami: number;
   /** Adjusted Rand index (Hubert and Arabie 1985). */
   ari: number;
+  /** Hungarian accuracy: the best one-to-one matching of clusters to labels. */
+  hungarian: number;
   /** Number of images scored. */
   count: number;
 }
@@ -178,13 +181,14 @@ export function adjustedMutualInformation(truth: ArrayLike<number | string>, pre
   return (mi - emi) / denominator;
 }
 
-/** All the paper's scores at once. */
+/** All the paper's scores at once, plus Hungarian accuracy. */
 export function scoreClustering(truth: ArrayLike<number | string>, predicted: ArrayLike<number | string>): ClusteringScores {
   return {
     ca: clusterAccuracy(truth, predicted),
     nmi: normalizedMutualInformation(truth, predicted),
     ami: adjustedMutualInformation(truth, predicted),
     ari: adjustedRandIndex(truth, predicted),
+    hungarian: hungarianAccuracy(truth, predicted),
     count: truth.length,
   };
 }
