@@ -4,7 +4,7 @@
  *
  * Cases: seeded Gaussian blobs with D = 1024 (overlapping, so ARI is not trivially 1) at N = 2,000, 10,000
  * and 50,000 with K = 50 and N = 20,000 with K = 160; with --large also N = 200,000, K = 160 (k-means with
- * one restart; needs about 5 GB of memory and several minutes, mostly the exact kNN graph); and the "real"
+ * one restart; takes long and needs several GB of memory, mostly for spectral clustering); and the "real"
  * case: EU Moths (../shared/data/eu_moths, 2,205 photos, species folders as labels) embedded with
  * ../shared/models/tm-mobilenetv2-0.35 through the app's import and embed services, K = 200. --quick runs
  * only N = 2,000 and the real case. Each of our runs happens in a fresh child process, so its peak RSS
@@ -12,7 +12,7 @@
  * (Debian's, /usr/bin/python3 bench/cluster-sklearn.py) reads too. scikit-learn runs KMeans(n_init=10) and
  * SpectralClustering(nearest_neighbors, n_neighbors=10, lobpcg, cluster_qr), except where a cost model
  * fitted on this machine predicts over SKLEARN_LIMIT_SECONDS (those rows say so, with null fields); a run
- * past twice that limit is stopped. --skip-sklearn runs none. The default run takes about 20 minutes here.
+ * past twice that limit is stopped. --skip-sklearn runs none. The default run took 12 minutes here.
  *
  * Prints a table and, as its last line, one JSON object
  * `{"cases": [{"n", "d", "k", "method", "seconds", "peak_rss_mb", "ari", "sklearn_seconds", "sklearn_ari"}]}`.
@@ -35,10 +35,12 @@ import { importFolder } from '../src-main/services/import-service';
 import { Project } from '../src-main/services/project';
 
 const USAGE = `Usage: npm run bench:cluster [-- [--quick] [--large] [--skip-sklearn]]
-  (default)       blobs N = 2,000 / 10,000 / 50,000 (K = 50) and 20,000 (K = 160), plus EU Moths (K = 200); about 20 min
+  (default)       blobs N = 2,000 / 10,000 / 50,000 (K = 50) and 20,000 (K = 160), plus EU Moths (K = 200):
+                  about 12 minutes here, two thirds of it scikit-learn
   --quick         only blobs N = 2,000 and EU Moths: a fast check, a few minutes
-  --large         also blobs N = 200,000, K = 160 (k-means with 1 restart): adds well over 5 minutes and needs
-                  about 5 GB of memory (0.8 GB of data, the rest the kNN graph, the eigensolver and scikit-learn's load)
+  --large         also blobs N = 200,000, K = 160 (k-means with 1 restart, scikit-learn skipped): takes long, as
+                  the exact kNN graph grows as N^2 (16 times the 50,000 case's), and needs several GB of
+                  memory (0.8 GB of data twice, the eigensolver's blocks of 200,000 x 480)
   --skip-sklearn  do not run scikit-learn (its columns are null)`;
 
 // npm runs scripts in the repository root; the shared data sits beside it.
@@ -160,14 +162,22 @@ async function runChild(): Promise<void> {
   await kernel.dispose();
 }
 
-/** Runs a command; resolves with its stdout and exit code, killing it after `timeoutMs` (0: never). */
+/**
+ * The command runs under `sh`, which forks it rather than replacing itself: a process started straight from
+ * this one counts this one's resident memory at that moment in its own maxRSS (Linux carries the forked
+ * address space's high-water mark across exec; measured: a child of a process holding 1 GB reported 958 MB
+ * instead of 39 MB), while the grandchild starts from sh's few megabytes. TERM to sh kills the command.
+ */
+const FRESH_PROCESS_SCRIPT = '"$@" & command=$!; trap \'kill -9 $command\' TERM; wait $command; exit $?';
+
+/** Runs a command in a fresh process; resolves with its stdout and exit code, killing it after `timeoutMs` (0: never). */
 function runProcess(command: string, args: string[], timeoutMs = 0): Promise<{ code: number | null; stdout: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('/bin/sh', ['-c', FRESH_PROCESS_SCRIPT, 'sh', command, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     let timedOut = false;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : undefined;
+    const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGTERM')), timeoutMs) : undefined;
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -176,6 +186,7 @@ function runProcess(command: string, args: string[], timeoutMs = 0): Promise<{ c
   });
 }
 
+/** Parses the last line of a child's output, where it prints its JSON result. */
 function lastJsonLine<T>(stdout: string): T {
   const line = stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(line) as T;
@@ -250,6 +261,7 @@ function predictSklearnSeconds(method: Method, count: number, k: number, dims: n
   return 1.35e-8 * count * count * width + 1.5e-5 * count * k;
 }
 
+/** Times scikit-learn on one case in /usr/bin/python3, unless skipped or predicted too slow. */
 async function runSklearn(method: Method, count: number, k: number, dims: number, dataFile: string, labelsFile: string): Promise<SklearnResult> {
   if (values['skip-sklearn']) return { seconds: null, ari: null, peakRssMb: null, note: 'skipped (--skip-sklearn)' };
   const predicted = predictSklearnSeconds(method, count, k, dims);
@@ -265,6 +277,7 @@ async function runSklearn(method: Method, count: number, k: number, dims: number
   return { seconds: result.seconds, ari: result.ari, peakRssMb: result.peak_rss_mb, note: '' };
 }
 
+/** Times our method on one case in a fresh Node process. */
 async function runOurs(method: Method, k: number, restarts: number, dataFile: string, labelsFile: string): Promise<ChildResult> {
   const self = fileURLToPath(import.meta.url);
   const args = [self, '--child', '--data', dataFile, '--labels', labelsFile, '--k', String(k), '--method', method, '--restarts', String(restarts)];
@@ -290,12 +303,16 @@ interface Row {
   method: Method;
   ours: ChildResult;
   sklearn: SklearnResult;
+  /** One-minute load average when the row finished. */
+  load: number;
 }
 
+/** A table cell: the number, or '-' where there is none. */
 function format(value: number | null, digits: number): string {
   return value === null ? '-' : value.toFixed(digits);
 }
 
+/** Prepares every case's data, runs ours and scikit-learn on each, prints the table and the JSON line. */
 async function runParent(): Promise<void> {
   const benchStarted = performance.now();
   const loadBefore = os.loadavg();
@@ -340,7 +357,7 @@ async function runParent(): Promise<void> {
         console.error(`[bench:cluster]   ${ours.seconds.toFixed(2)} s, ARI ${ours.ari.toFixed(4)}; scikit-learn ...`);
         const sklearn = await runSklearn(method, spec.count, spec.k, dims, dataFile, labelsFile);
         console.error(`[bench:cluster]   scikit-learn ${sklearn.seconds === null ? sklearn.note : `${sklearn.seconds.toFixed(2)} s, ARI ${sklearn.ari!.toFixed(4)}`}`);
-        rows.push({ spec, dims, method, ours, sklearn });
+        rows.push({ spec, dims, method, ours, sklearn, load: os.loadavg()[0]! });
       }
       rmSync(dataFile, { force: true });
       rmSync(labelsFile, { force: true });
@@ -357,15 +374,18 @@ async function runParent(): Promise<void> {
       `${totalMinutes.toFixed(1)} min in all.`,
   );
   console.log(`Blobs: D = ${DIMS}, centre spread ${CENTER_SPREAD}, unit noise, seed ${DATA_SEED}. ${embedNote}`);
-  console.log('Ratio = scikit-learn seconds / our seconds (above 1: we are faster). Seconds exclude loading the data.');
+  console.log(
+    'Ratio = scikit-learn seconds / our seconds (above 1: we are faster). Seconds exclude loading the data. ' +
+      'Load = 1-minute load average when the row finished.',
+  );
   console.log('');
-  console.log('| data | N | D | K | method | our s | detail | peak RSS MB | ARI | sklearn s | sklearn ARI | sklearn MB | ratio | note |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const { spec, dims, method, ours, sklearn } of rows) {
+  console.log('| data | N | D | K | method | our s | detail | peak RSS MB | ARI | sklearn s | sklearn ARI | sklearn MB | ratio | load | note |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const { spec, dims, method, ours, sklearn, load } of rows) {
     const ratio = sklearn.seconds === null ? '-' : `${(sklearn.seconds / ours.seconds).toFixed(1)}x`;
     console.log(
       `| ${spec.name} | ${spec.count} | ${dims} | ${spec.k} | ${method} | ${ours.seconds.toFixed(2)} | ${ours.detail} | ${ours.peakRssMb.toFixed(0)} | ` +
-        `${ours.ari.toFixed(4)} | ${format(sklearn.seconds, 2)} | ${format(sklearn.ari, 4)} | ${format(sklearn.peakRssMb, 0)} | ${ratio} | ${sklearn.note} |`,
+        `${ours.ari.toFixed(4)} | ${format(sklearn.seconds, 2)} | ${format(sklearn.ari, 4)} | ${format(sklearn.peakRssMb, 0)} | ${ratio} | ${load.toFixed(1)} | ${sklearn.note} |`,
     );
   }
   const round = (value: number | null, digits: number) => (value === null ? null : Number(value.toFixed(digits)));

@@ -125,6 +125,7 @@ async function kmeansPlusPlus(
   const candidates = new Float32Array(columns * dims);
   const candidateIds = new Int32Array(columns);
   const candidatePotential = new Float64Array(columns);
+  // A step's products, kept until its best candidates are known (kernels return a fresh array per product).
   const chunks: { start: number; rows: number; products: Float32Array }[] = [];
   for (let centerIndex = 1; centerIndex < k; centerIndex++) {
     throwIfCancelled(signal);
