@@ -46,7 +46,8 @@ export async function embedMissing(store: ProjectStore, backbone: Backbone, opti
   const started = performance.now();
   const modelId = embeddingModelId(backbone.id, variant);
   store.saveModel({ ...backbone, id: modelId });
-  const readable = store.counts().imageCount - store.counts().failedCount;
+  const { imageCount, failedCount } = store.counts();
+  const readable = imageCount - failedCount;
   const todo = store.imagesMissingEmbedding(modelId);
   const cached = Math.max(0, store.embeddedCount(modelId));
   const perImage = 3 * backbone.preprocessing.size * backbone.preprocessing.size;
