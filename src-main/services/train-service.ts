@@ -4,6 +4,7 @@
  * automatically, the checkpoint stored in the project and made active for clustering.
  */
 import { encodeAdapter } from '../core/training/adapter';
+import { shuffledPrefix } from '../core/training/episodes';
 import { type EpochRecord, type LabeledFeatures, type TrainOptions, trainAdapter } from '../core/training/trainer';
 import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
@@ -66,7 +67,7 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   }
   // Hold out about a fifth of the species (at least 2) for choosing the epoch, when there are enough.
   const random = seededRandom(deriveSeed(seed, 7));
-  const shuffled = [...eligible].sort(() => random() - 0.5);
+  const shuffled = shuffledPrefix(eligible, eligible.length, random);
   const validationCount = eligible.length >= 6 ? Math.max(2, Math.round(eligible.length / 5)) : 0;
   const validationSpecies = shuffled.slice(0, validationCount).sort();
   const trainSpecies = shuffled.slice(validationCount).sort();

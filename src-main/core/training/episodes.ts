@@ -34,7 +34,8 @@ export function groupByClass(labels: ArrayLike<number>): number[][] {
   return groups.map((group) => group ?? []);
 }
 
-function shuffledPrefix<T>(items: readonly T[], count: number, random: RandomSource): T[] {
+/** The first `count` items of a Fisher-Yates shuffle of `items` (a uniform random sample, in random order). */
+export function shuffledPrefix<T>(items: readonly T[], count: number, random: RandomSource): T[] {
   const copy = [...items];
   for (let index = 0; index < count; index++) {
     const pick = index + Math.floor(random() * (copy.length - index));
