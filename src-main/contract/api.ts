@@ -136,6 +136,11 @@ export interface ApiChannels {
     request: { method: ClusterMethod; k: number; seed?: number | undefined; tta?: boolean | undefined };
     reply: { jobId: string };
   };
+  'clusters:suggest-k': {
+    request: { maxK?: number | undefined };
+    /** The eigengap estimate, with the normalised-Laplacian eigenvalues (smallest first) as its evidence. */
+    reply: { k: number; eigenvalues: number[]; images: number };
+  };
   'clusters:latest': { request: Record<string, never>; reply: { run: ClusterRunInfo | null; clusters: ClusterCard[] } };
   'clusters:rename': { request: { runId: number; clusterId: number; name: string }; reply: { name: string } };
   'clusters:merge': { request: { runId: number; clusterIds: number[] }; reply: { clusterId: number; moved: number } };

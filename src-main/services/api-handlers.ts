@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { Channel, ClusterCard, ReplyOf, RequestOf } from '../contract/api';
+import { estimateK } from '../core/clustering/estimate-k';
 import { mergeClusters, moveImages, renameClusterUndoable, splitCluster, undoLastEdit } from './cluster-edit-service';
 import { clusterProject } from './cluster-service';
 import { prepareEmbeddings, TTA_SETTING } from './embedding-space';
@@ -96,6 +97,16 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
         return `Fine-tuned on ${result.trainSpecies.length} species in ${result.seconds.toFixed(0)} s; best epoch ${result.bestEpoch}, ${validation}. Cluster again to use it.`;
       });
       return { jobId };
+    },
+
+    async 'clusters:suggest-k'({ maxK }) {
+      // Uses the embeddings of the latest run, so asking never starts a long embedding pass.
+      const run = store.latestRun();
+      if (!run) throw new Error('Cluster once first (that embeds the photos), then ask for a suggested number of clusters.');
+      const { imageIds, dims, data } = store.embeddingsForImages(run.modelId);
+      if (imageIds.length < 12) throw new Error('Import at least a dozen photos before asking for a suggested number of clusters.');
+      const estimate = await estimateK({ data, count: imageIds.length, dims }, { maxK });
+      return { k: estimate.k, eigenvalues: estimate.eigenvalues, images: imageIds.length };
     },
 
     async 'clusters:latest'() {

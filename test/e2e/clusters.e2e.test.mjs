@@ -102,6 +102,14 @@ test('import a folder, cluster, rename, export and read the CSV back', async () 
   const names = page.getByRole('textbox', { name: 'Cluster name' });
   assert.equal(await names.count(), 4);
   await page.getByRole('row', { name: /ARI/ }).waitFor();
+  await page.getByRole('button', { name: 'Suggest k' }).click();
+  await page.getByRole('img', { name: /largest jump is after \d+/ }).waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: /^Use \d+$/ }).waitFor();
+  // The names other checks rely on each find exactly one control, even matched loosely.
+  for (const name of ['Import folder', 'Cluster', 'Export CSV', 'Train', 'Merge', 'Undo']) {
+    assert.equal(await page.getByRole('button', { name }).count(), 1, `one button named like "${name}"`);
+  }
+  assert.equal(await page.getByRole('spinbutton', { name: 'Number of clusters' }).count(), 1);
 
   await names.first().fill('Night 1, "group A"');
   await names.first().press('Enter');

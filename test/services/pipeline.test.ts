@@ -166,6 +166,11 @@ describe('API handlers and jobs', () => {
     }
     await handlers['clusters:rename']({ runId: run!.id, clusterId: clusters[0]!.clusterId, name: 'Geometridae' });
     expect((await handlers['clusters:latest']({})).clusters[0]!.name).toBe('Geometridae');
+    const suggestion = await handlers['clusters:suggest-k']({ maxK: 10 });
+    expect(suggestion.images).toBe(131);
+    expect(suggestion.k).toBeGreaterThanOrEqual(2);
+    expect(suggestion.k).toBeLessThanOrEqual(10);
+    expect(suggestion.eigenvalues).toEqual([...suggestion.eigenvalues].sort((a, b) => a - b));
     const exported = await handlers['export:csv']({});
     expect(exported.csv).toContain('Geometridae');
   });
