@@ -8,20 +8,8 @@ import path from 'node:path';
 import { canRunAs, REPOSITORY, runCli, runNode } from './processes';
 import { integrity, readProject } from './project-database';
 import { Tally } from './tally';
+import type { ManifestEntry, Outcome } from '../helpers/bad-input-manifest';
 
-type Outcome = 'imported' | 'failed' | 'skipped';
-
-interface ManifestEntry {
-  path: string;
-  description: string;
-  expected: Outcome;
-  reason?: string;
-  expectedAsRoot?: Outcome;
-  width?: number;
-  height?: number;
-  sameContentAs?: string;
-  mode?: number;
-}
 
 interface Summary {
   imported: number;

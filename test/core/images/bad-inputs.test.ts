@@ -12,6 +12,7 @@ import type { ScanEntry } from '../../../src-main/core/images/scan';
 import { importFolder, type ImportSummary } from '../../../src-main/services/import-service';
 import { Project } from '../../../src-main/services/project';
 import { temporaryFolder, writeJpeg } from '../../helpers/fixtures';
+import type { ManifestEntry, Outcome } from '../../helpers/bad-input-manifest';
 
 // Lets a test act between the scan and the decoding of the files it found (to delete one, say).
 const scanHook = vi.hoisted(() => ({ afterScan: null as ((entries: ScanEntry[]) => Promise<void>) | null }));
@@ -27,22 +28,6 @@ vi.mock('../../../src-main/core/images/scan', async (importOriginal) => {
   };
 });
 
-type Outcome = 'imported' | 'failed' | 'skipped';
-
-/** One line of the manifest written by scripts/make-bad-inputs.mjs. */
-interface ManifestEntry {
-  path: string;
-  description: string;
-  expected: Outcome;
-  /** Case-insensitive regular expression the reason must match, for `failed`. */
-  reason?: string;
-  /** The outcome for root, who reads files and folders whatever their permissions. */
-  expectedAsRoot?: Outcome;
-  width?: number;
-  height?: number;
-  sameContentAs?: string;
-  mode?: number;
-}
 
 const REPOSITORY = path.resolve(__dirname, '..', '..', '..');
 const NOBODY = 65534;
