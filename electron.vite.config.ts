@@ -7,7 +7,10 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve(__dirname, 'src-main/app/main.ts') } },
+      // The job worker is its own entry so that it lands beside index.js as job-worker.js (see worker-host.ts).
+      rollupOptions: {
+        input: { index: resolve(__dirname, 'src-main/app/main.ts'), 'job-worker': resolve(__dirname, 'src-main/services/job-worker.ts') },
+      },
     },
   },
   preload: {

@@ -1,8 +1,10 @@
 /**
  * `npm run bench:scale [-- --images 50000 --k 200 --model <path>]`: a synthetic folder of N small real JPEGs
  * (made here with sharp; 100 "species" of distinct patterns) is imported, embedded and clustered through the
- * app's services in one process. Prints each stage's time and rate, peak RSS (sampled every 200 ms), and the
- * event loop's worst delay while working, which is how long the interface could go without an answer.
+ * app's services as the app runs them: import on the main thread, embedding and clustering in the job worker
+ * thread (out/node/job-worker.js, built here when missing). Prints each stage's time and rate, peak RSS of
+ * the whole process (sampled every 200 ms), and the main event loop's worst delay while working, which is
+ * how long the interface could go without an answer.
  * The last line is one JSON object.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -11,10 +13,11 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { clusterProject } from '../src-main/services/cluster-service';
-import { prepareEmbeddings } from '../src-main/services/embedding-space';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { importFolder } from '../src-main/services/import-service';
 import { Project } from '../src-main/services/project';
+import { runInWorker } from '../src-main/services/worker-host';
 
 const shared = path.resolve(process.cwd(), '..', 'shared');
 const { values } = parseArgs({
@@ -81,8 +84,13 @@ try {
   const project = Project.open(path.join(temporary, 'project'), values.model);
   const imported = await stage('import', () => importFolder(project.store, folder, { labelsFromFolders: true, thumbnailPath: (sha) => project.thumbnailPath(sha) }), count);
   project.store.setSetting('embedding.tta', 'off');
-  const { modelId } = await stage('embed', () => prepareEmbeddings(project), count);
-  const clustered = await stage('cluster', () => clusterProject(project.store, modelId, { method: 'kmeans', k, seed: 0, restarts: 1 }), count);
+  const workerScript = path.resolve('out', 'node', 'job-worker.js');
+  if (!existsSync(workerScript)) spawnSync(process.execPath, ['scripts/build-node.mjs'], { stdio: 'inherit' });
+  const hooks = { signal: new AbortController().signal, report: () => undefined, epoch: () => undefined };
+  await stage('embed', () => runInWorker(project, { kind: 'embed' }, hooks, workerScript), count);
+  await stage('cluster', () => runInWorker(project, { kind: 'cluster', method: 'kmeans', k, seed: 0, restarts: 1 }, hooks, workerScript), count);
+  const latest = project.store.latestRun();
+  const clustered = { metrics: latest?.metrics ?? null };
   await project.close();
   clearInterval(sampler);
   rows.push(['imported / failed', `${imported.imported} / ${imported.failed}`]);

@@ -6,6 +6,7 @@ await build({
   entryPoints: {
     cli: 'src-main/cli/index.ts',
     bridge: 'src-main/bridge/index.ts',
+    'job-worker': 'src-main/services/job-worker.ts',
   },
   outdir: 'out/node',
   bundle: true,

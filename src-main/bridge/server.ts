@@ -2,6 +2,7 @@
  * The local bridge: serves the contract over HTTP (requests) and server-sent events (job events) on
  * 127.0.0.1 with a per-run random token, plus the built renderer and thumbnails. It lets the real UI run
  * in a browser, for end-to-end tests and for machines where Electron cannot run. Same handlers as IPC.
+ * Photos: `/thumbnails/<id>` and `/images/<id>` (the viewer's screen-sized copy), with the same token and host checks.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import type { Envelope } from '../contract/api';
 import { isChannel, parseRequest } from '../contract/schemas';
 import { type ApiHandlers, createApiHandlers } from '../services/api-handlers';
+import { imagePreviewFile } from '../services/image-preview';
 import type { Project } from '../services/project';
 
 /** Bridge settings. */
@@ -47,7 +49,7 @@ const CONTENT_TYPES: Record<string, string> = {
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
-const MAX_REQUEST_BYTES = 1024 * 1024;
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 function send(response: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void {
@@ -145,6 +147,24 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         if (!image?.sha256 || image.status !== 'ok') return send(response, 404, 'No thumbnail', 'text/plain');
         response.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'private, max-age=3600' });
         createReadStream(project.thumbnailPath(image.sha256))
+          .on('error', () => response.destroy())
+          .pipe(response);
+        return;
+      }
+
+      // The viewer's full-size photo: a cached JPEG at most PREVIEW_SIZE pixels on the long side, never the raw original.
+      const original = /^\/images\/(\d{1,12})$/.exec(url.pathname);
+      if (original) {
+        if (!authorised) return send(response, 401, 'Unauthorised', 'text/plain');
+        let file: string | null;
+        try {
+          file = await imagePreviewFile(project, Number(original[1]));
+        } catch (error) {
+          return send(response, 404, (error as Error).message, 'text/plain');
+        }
+        if (!file) return send(response, 404, 'No such photo', 'text/plain');
+        response.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'private, max-age=3600', 'x-content-type-options': 'nosniff' });
+        createReadStream(file)
           .on('error', () => response.destroy())
           .pipe(response);
         return;

@@ -4,15 +4,79 @@
  * live in `schemas.ts` beside it.
  */
 
-/** Clustering methods the app offers. */
 /**
- * Clustering methods the app offers: K-means, spectral clustering on the kNN graph, or K-means seeded by the
- * labeled images (each labeled species keeps a cluster; the rest are candidate new species).
+ * Clustering methods the app offers: K-means, spectral clustering on the kNN graph, K-means seeded by the
+ * labeled images (each labeled species keeps a cluster; the rest are candidate new species), Gaussian
+ * mixtures (diagonal), agglomerative (Ward on the kNN graph) and HDBSCAN (finds k itself; `k` is ignored).
  */
-export type ClusterMethod = 'kmeans' | 'spectral' | 'seeded';
+export type ClusterMethod = 'kmeans' | 'spectral' | 'seeded' | 'gmm' | 'agglomerative' | 'hdbscan';
+
+/** Which images the library shows; every field narrows the set, and none means all images. */
+export interface ImageFilter {
+  clusterId?: number | undefined;
+  status?: 'ok' | 'error' | undefined;
+  /** Only images labeled with this species. */
+  species?: string | undefined;
+  /** true: only labeled images; false: only unlabeled ones. */
+  labeled?: boolean | undefined;
+  /** Part of the file name, case-insensitive. */
+  search?: string | undefined;
+}
+
+/** A 2-D map of the embeddings, one point per embedded image, in columns. */
+export interface MapPoints {
+  method: 'pca' | 'umap';
+  /** The embedding space drawn (the latest run's, else the default backbone's). */
+  modelId: string;
+  imageIds: number[];
+  /** File names, in the order of `imageIds`, for the hover card. */
+  fileNames: string[];
+  x: number[];
+  y: number[];
+  /** Cluster in the latest run, or null. */
+  clusterIds: (number | null)[];
+  species: (string | null)[];
+}
+
+/** Clusters of the latest run against known species: `counts[c][s]` images of species s in cluster c. */
+export interface Confusion {
+  runId: number | null;
+  species: string[];
+  clusters: { clusterId: number; name: string; size: number }[];
+  counts: number[][];
+  /** Unlabeled images per cluster, in the order of `clusters`. */
+  unlabeled: number[];
+}
+
+/** What a labels CSV matched (and, unless a dry run, applied). */
+export interface LabelImportResult {
+  matched: number;
+  unmatched: number;
+  ambiguous: number;
+  species: { species: string; imageCount: number }[];
+  /** Images whose label was written: 0 on a dry run. */
+  changed: number;
+  /** The first few rows that matched no image or several, for the user to fix. */
+  problems: { row: number; reference: string; reason: string }[];
+}
 
 /** Kinds of long-running job. */
-export type JobKind = 'import' | 'embed' | 'cluster' | 'train';
+export type JobKind = 'import' | 'embed' | 'cluster' | 'train' | 'model';
+
+/** An image model the project can embed with. */
+export interface ModelInfo {
+  /** Registry id, or `bundled` for the model that ships with the app. */
+  id: string;
+  name: string;
+  format: 'onnx' | 'tfjs';
+  /** Where it came from: a path or URL (registry) or the bundled file. */
+  source: string;
+  sha256: string | null;
+  /** The path the backbone is loaded from. */
+  path: string;
+  /** True for the model the project embeds with now. */
+  inUse: boolean;
+}
 
 /** One image as the renderer shows it. */
 export interface ImageView {
@@ -126,9 +190,13 @@ export interface TrainingEpoch {
 export interface ApiChannels {
   'project:info': { request: Record<string, never>; reply: ProjectInfo };
   'images:list': {
-    request: { offset: number; limit: number; clusterId?: number | undefined };
+    request: ImageFilter & { offset: number; limit: number };
     reply: { total: number; images: ImageView[] };
   };
+  /** Every image id the filter keeps, in grid order: for "select all" over a virtualised grid. */
+  'images:ids': { request: ImageFilter; reply: { ids: number[] } };
+  'map:points': { request: { method?: 'pca' | 'umap' | undefined; seed?: number | undefined }; reply: MapPoints };
+  'evaluate:confusion': { request: Record<string, never>; reply: Confusion };
   'import:pick-folder': { request: Record<string, never>; reply: { folder: string | null } };
   'import:start': { request: { folder: string; labelsFromFolders: boolean }; reply: { jobId: string } };
   'clusters:run': {
@@ -147,13 +215,28 @@ export interface ApiChannels {
   'clusters:split': { request: { runId: number; clusterId: number; parts?: number | undefined }; reply: { clusterIds: number[] } };
   'clusters:move': { request: { runId: number; imageIds: number[]; toClusterId: number | null }; reply: { clusterId: number; moved: number } };
   'clusters:undo': { request: { runId: number }; reply: { undone: string | null } };
-  'species:list': { request: Record<string, never>; reply: { species: { name: string; images: number }[] } };
+  /** Every cluster run of the project, newest first: for before/after comparisons. */
+  'clusters:runs': { request: Record<string, never>; reply: { runs: ClusterRunInfo[] } };
+  /** Labels every image of a cluster with a species (a new one or a known one). */
+  'clusters:mark-species': { request: { runId: number; clusterId: number; species: string }; reply: { changed: number } };
+  'species:list': { request: Record<string, never>; reply: { species: { name: string; images: number; color: string | null }[] } };
+  /** Renames a species everywhere (merging into `to` when it exists). */
+  'species:rename': { request: { from: string; to: string }; reply: { changed: number } };
+  /** Sets a species' palette colour, `#rrggbb`, or null for the automatic one. */
+  'species:set-color': { request: { name: string; color: string | null }; reply: { color: string | null } };
+  'labels:import-csv': { request: { csv: string; dryRun?: boolean | undefined }; reply: LabelImportResult };
   'labels:set': {
     request: { items: { imageId: number; species: string | null; source?: 'folder' | 'csv' | 'user' | undefined }[] };
     reply: { changed: number };
   };
   'export:csv': { request: Record<string, never>; reply: { fileName: string; csv: string; rows: number } };
   'training:start': { request: TrainingSettings; reply: { jobId: string } };
+  /** The bundled default and every model added on this machine, with the one in use. */
+  'models:list': { request: Record<string, never>; reply: { models: ModelInfo[]; runtime: string } };
+  /** Adds a model from a file or folder path (offline) or an http(s) URL (downloaded with progress and resume) as a job. */
+  'models:add': { request: { source: string; sha256?: string | undefined; name?: string | undefined }; reply: { jobId: string } };
+  /** Makes the project embed with a model (an id from models:list, or a path); the next Cluster embeds with it. */
+  'models:use': { request: { id: string }; reply: { model: ModelInfo } };
   'jobs:active': { request: Record<string, never>; reply: { jobs: JobProgress[] } };
   'jobs:cancel': { request: { jobId: string }; reply: { cancelled: boolean } };
 }
@@ -179,4 +262,8 @@ export interface SpecimenApi {
   on<E extends EventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
   /** URL of an image's thumbnail. */
   thumbnailUrl(imageId: number): string;
+  /** URL of an image as the viewer shows it: the original, downscaled to at most 2048 pixels on its long side. */
+  imageUrl(imageId: number): string;
+  /** Electron only: the real path of a dropped file or folder, or null when it has none. */
+  pathForFile?(file: File): string | null;
 }

@@ -3,22 +3,35 @@ import { z } from 'zod';
 import type { Channel, RequestOf } from './api';
 
 const empty = z.object({}).strict();
+const speciesName = z.string().trim().min(1).max(200);
+
+/** The fields of `ImageFilter`. */
+const imageFilter = {
+  clusterId: z.number().int().min(1).optional(),
+  status: z.enum(['ok', 'error']).optional(),
+  species: speciesName.optional(),
+  labeled: z.boolean().optional(),
+  search: z.string().max(500).optional(),
+};
 
 /** One schema per channel; a request that fails its schema is rejected before any handler runs. */
 export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'project:info': empty,
   'images:list': z
     .object({
+      ...imageFilter,
       offset: z.number().int().min(0),
       limit: z.number().int().min(1).max(5000),
-      clusterId: z.number().int().min(1).optional(),
     })
     .strict(),
+  'images:ids': z.object(imageFilter).strict(),
+  'map:points': z.object({ method: z.enum(['pca', 'umap']).optional(), seed: z.number().int().min(0).max(2 ** 32 - 1).optional() }).strict(),
+  'evaluate:confusion': empty,
   'import:pick-folder': empty,
   'import:start': z.object({ folder: z.string().min(1).max(4096), labelsFromFolders: z.boolean() }).strict(),
   'clusters:run': z
     .object({
-      method: z.enum(['kmeans', 'spectral', 'seeded']),
+      method: z.enum(['kmeans', 'spectral', 'seeded', 'gmm', 'agglomerative', 'hdbscan']),
       k: z.number().int().min(1).max(100_000),
       seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
       tta: z.boolean().optional(),
@@ -35,7 +48,12 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
     .object({ runId: z.number().int().min(1), imageIds: z.array(z.number().int().min(1)).min(1).max(1_000_000), toClusterId: z.number().int().min(1).nullable() })
     .strict(),
   'clusters:undo': z.object({ runId: z.number().int().min(1) }).strict(),
+  'clusters:runs': empty,
+  'clusters:mark-species': z.object({ runId: z.number().int().min(1), clusterId: z.number().int().min(1), species: speciesName }).strict(),
   'species:list': empty,
+  'species:rename': z.object({ from: speciesName, to: speciesName }).strict(),
+  'species:set-color': z.object({ name: speciesName, color: z.string().regex(/^#[0-9a-f]{6}$/i).nullable() }).strict(),
+  'labels:import-csv': z.object({ csv: z.string().min(1).max(16_000_000), dryRun: z.boolean().optional() }).strict(),
   'labels:set': z
     .object({
       items: z
@@ -66,6 +84,15 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
       seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
     })
     .strict(),
+  'models:list': empty,
+  'models:add': z
+    .object({
+      source: z.string().trim().min(1).max(4096),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/i).optional(),
+      name: z.string().trim().min(1).max(200).optional(),
+    })
+    .strict(),
+  'models:use': z.object({ id: z.string().trim().min(1).max(4096) }).strict(),
   'jobs:active': empty,
   'jobs:cancel': z.object({ jobId: z.string().min(1).max(100) }).strict(),
 };

@@ -5,14 +5,17 @@
 import path from 'node:path';
 import type { Channel, ClusterCard, ReplyOf, RequestOf } from '../contract/api';
 import { estimateK } from '../core/clustering/estimate-k';
-import { mergeClusters, moveImages, renameClusterUndoable, splitCluster, undoLastEdit } from './cluster-edit-service';
-import { clusterProject } from './cluster-service';
-import { prepareEmbeddings, TTA_SETTING } from './embedding-space';
+import { markClusterAsSpecies, mergeClusters, moveImages, renameClusterUndoable, rescore, splitCluster, undoLastEdit } from './cluster-edit-service';
+import { TTA_SETTING } from './embedding-space';
 import { buildImageCsv } from './export-service';
+import { confusion } from './evaluate-service';
 import { importFolder } from './import-service';
+import { importLabelCsv, renameSpecies, setSpeciesColor } from './label-service';
+import { mapPoints } from './map-service';
+import { listProjectModels, useModel } from './model-service';
 import type { Project } from './project';
 import { defaultClusterName } from './project-store';
-import { trainProject } from './train-service';
+import { runInWorker } from './worker-host';
 
 /** One async function per channel. */
 export type ApiHandlers = { [C in Channel]: (request: RequestOf<C>) => Promise<ReplyOf<C>> };
@@ -26,6 +29,11 @@ export interface Platform {
 /** Builds the handlers for a project. */
 export function createApiHandlers(project: Project, platform: Platform = {}): ApiHandlers {
   const { store, jobs } = project;
+  /** Labels changed: the latest run's scores against them are scored again, so Evaluate never shows stale ones. */
+  const rescoreLatest = () => {
+    const run = store.latestRun();
+    if (run) rescore(store, run.id);
+  };
   return {
     async 'project:info'() {
       const counts = store.counts();
@@ -40,8 +48,20 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
       };
     },
 
-    async 'images:list'({ offset, limit, clusterId }) {
-      return store.listImages(offset, limit, clusterId);
+    async 'images:list'({ offset, limit, ...filter }) {
+      return store.listImages(offset, limit, filter);
+    },
+
+    async 'images:ids'(filter) {
+      return { ids: store.imageIds(filter) };
+    },
+
+    async 'map:points'({ method, seed }) {
+      return mapPoints(project, { method: method ?? 'pca', seed: seed ?? 0 });
+    },
+
+    async 'evaluate:confusion'() {
+      return confusion(store);
     },
 
     async 'import:pick-folder'() {
@@ -64,38 +84,16 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
 
     async 'clusters:run'({ method, k, seed = 0, tta }) {
       if (tta !== undefined) store.setSetting(TTA_SETTING, tta ? 'on' : 'off');
-      const jobId = jobs.start('cluster', { method, k, seed }, async ({ signal, report }) => {
-        const { modelId, embedded } = await prepareEmbeddings(project, {
-          signal,
-          onProgress: (progress) => report({ fraction: progress.fraction * 0.7, message: progress.message }),
-        });
-        const { metrics } = await clusterProject(store, modelId, {
-          method,
-          k,
-          seed,
-          signal,
-          onProgress: (progress) => report({ fraction: 0.7 + progress.fraction * 0.3, message: progress.message }),
-        });
-        const scores = metrics ? ` ARI ${metrics.ari.toFixed(3)} against folder labels.` : '';
-        return `Made ${k} clusters of ${store.embeddedCount(modelId)} images (${embedded} newly embedded).${scores}`;
-      });
+      const jobId = jobs.start('cluster', { method, k, seed }, ({ signal, report }) =>
+        runInWorker(project, { kind: 'cluster', method, k, seed }, { signal, report, epoch: () => undefined }),
+      );
       return { jobId };
     },
 
     async 'training:start'(settings) {
-      const jobId = jobs.start('train', settings, async ({ signal, report }) => {
-        const result = await trainProject(project, {
-          ...settings,
-          signal,
-          onProgress: report,
-          onEpoch: (record) => jobs.emitTrainingEpoch(jobId, record),
-        });
-        const best = result.history[result.bestEpoch - 1]!;
-        const validation = Number.isNaN(best.validationCa)
-          ? 'no species held out for validation'
-          : `validation cluster accuracy ${best.validationCa.toFixed(3)} on ${result.validationSpecies.length} held-out species`;
-        return `Fine-tuned on ${result.trainSpecies.length} species in ${result.seconds.toFixed(0)} s; best epoch ${result.bestEpoch}, ${validation}. Cluster again to use it.`;
-      });
+      const jobId = jobs.start('train', settings, ({ signal, report }) =>
+        runInWorker(project, { kind: 'train', settings }, { signal, report, epoch: (record) => jobs.emitTrainingEpoch(jobId, record) }),
+      );
       return { jobId };
     },
 
@@ -161,8 +159,32 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
       return { undone: undoLastEdit(store, runId) };
     },
 
+    async 'clusters:runs'() {
+      return { runs: store.listRuns() };
+    },
+
+    async 'clusters:mark-species'({ runId, clusterId, species }) {
+      return { changed: markClusterAsSpecies(store, runId, clusterId, species) };
+    },
+
     async 'species:list'() {
       return { species: store.speciesCounts() };
+    },
+
+    async 'species:rename'({ from, to }) {
+      const changed = renameSpecies(store, from, to);
+      rescoreLatest();
+      return { changed };
+    },
+
+    async 'species:set-color'({ name, color }) {
+      return { color: setSpeciesColor(store, name, color) };
+    },
+
+    async 'labels:import-csv'({ csv, dryRun }) {
+      const result = await importLabelCsv(store, csv, { dryRun: dryRun ?? false });
+      if (result.changed > 0) rescoreLatest();
+      return result;
     },
 
     async 'labels:set'({ items }) {
@@ -176,6 +198,7 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
           if (group.length > 0) store.setLabels(group.map((item) => ({ imageId: item.imageId, species: item.species! })), source);
         }
       })();
+      rescoreLatest();
       return { changed: valid.length };
     },
 
@@ -183,6 +206,21 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
       const { csv, rows } = buildImageCsv(store);
       const stamp = new Date().toISOString().slice(0, 10);
       return { fileName: `${path.basename(project.folder)}-clusters-${stamp}.csv`, csv, rows };
+    },
+
+    async 'models:list'() {
+      return listProjectModels(project);
+    },
+
+    async 'models:add'({ source, sha256, name }) {
+      const jobId = jobs.start('model', { source }, ({ signal, report }) =>
+        runInWorker(project, { kind: 'model', source, sha256, name }, { signal, report, epoch: () => undefined }),
+      );
+      return { jobId };
+    },
+
+    async 'models:use'({ id }) {
+      return { model: await useModel(project, id) };
     },
 
     async 'jobs:active'() {

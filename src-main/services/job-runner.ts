@@ -33,10 +33,12 @@ export class JobRunner {
   #listeners = new Set<JobListener>();
   #lastPersist = 0;
 
-  constructor(private readonly database: ProjectDatabase) {
-    database
-      .prepare("UPDATE jobs SET status = 'interrupted', finished_at = ? WHERE status = 'running'")
-      .run(nowIso());
+  /** `recover`: mark jobs a crash left `running` as interrupted (only the project's first opener does). */
+  constructor(
+    private readonly database: ProjectDatabase,
+    recover = true,
+  ) {
+    if (recover) database.prepare("UPDATE jobs SET status = 'interrupted', finished_at = ? WHERE status = 'running'").run(nowIso());
   }
 
   /** Subscribes to job events; returns an unsubscribe function. */

@@ -86,7 +86,8 @@ export async function addModelFromPath(source: string, options: { name?: string;
   const sha256 = await sha256OfFiles(files);
   const baseName = resolved.format === 'onnx' ? path.basename(resolved.file) : path.basename(path.dirname(resolved.file));
   const id = `${slug(baseName)}-${sha256.slice(0, 12)}`;
-  const existing = (await listModels()).find((model) => model.id === id);
+  // The same bytes under another name (a download of a file added from disk) are the same model.
+  const existing = (await listModels()).find((model) => model.id === id || (model.sha256 === sha256 && model.format === resolved.format));
   if (existing) return existing;
   const folder = path.join(modelsFolder(), id);
   const staging = `${folder}.partial`;
@@ -136,7 +137,10 @@ export async function addModelFromUrl(
   await fs.mkdir(downloads, { recursive: true });
   const fileName = path.basename(new URL(url).pathname) || 'model.onnx';
   if (!fileName.endsWith('.onnx')) throw new Error('Only .onnx files can be downloaded; for a TF.js model, download its folder and add it from disk.');
-  const target = path.join(downloads, `${createHash('sha256').update(url).digest('hex').slice(0, 16)}-${fileName}`);
+  // One folder per URL, so the model keeps its published file name (and the id made from it).
+  const folder = path.join(downloads, createHash('sha256').update(url).digest('hex').slice(0, 16));
+  await fs.mkdir(folder, { recursive: true });
+  const target = path.join(folder, fileName);
   const partial = `${target}.part`;
   let have = existsSync(partial) ? (await fs.stat(partial)).size : 0;
   for (let redirects = 0; ; redirects++) {

@@ -15,6 +15,15 @@ export interface AppPaths {
   resourcesPath?: string;
 }
 
+/** How a project is opened. */
+export interface ProjectOpenOptions {
+  /**
+   * Mark jobs left `running` as interrupted (default true). A job's worker thread opens the project a second
+   * time while the main thread's job is running, and passes false.
+   */
+  recoverJobs?: boolean;
+}
+
 /** Setting key of the model path a project clusters with. */
 export const MODEL_SETTING = 'model.path';
 
@@ -27,6 +36,7 @@ export class Project {
   private constructor(
     readonly folder: string,
     readonly defaultModelPath: string | null,
+    options: ProjectOpenOptions,
   ) {
     mkdirSync(path.join(folder, 'thumbnails'), { recursive: true });
     const file = path.join(folder, 'project.sqlite');
@@ -39,7 +49,7 @@ export class Project {
     this.store = new ProjectStore(database);
     try {
       // Marking jobs left `running` by a crash writes, so a read-only project fails here.
-      this.jobs = new JobRunner(database);
+      this.jobs = new JobRunner(database, options.recoverJobs ?? true);
     } catch (error) {
       database.close();
       throw new Error(`Cannot open the project ${folder}: ${describeOpenError(folder, error)}`);
@@ -47,14 +57,14 @@ export class Project {
   }
 
   /** Opens the project in `folder`, creating the folder and database when missing. */
-  static open(folder: string, defaultModelPath: string | null = null): Project {
+  static open(folder: string, defaultModelPath: string | null = null, options: ProjectOpenOptions = {}): Project {
     const absolute = path.resolve(folder);
     try {
       mkdirSync(absolute, { recursive: true });
     } catch (error) {
       throw new Error(`Cannot create the project folder ${absolute}: ${(error as Error).message}`);
     }
-    return new Project(absolute, defaultModelPath);
+    return new Project(absolute, defaultModelPath, options);
   }
 
   /** Path of the thumbnail for a content hash. */

@@ -25,8 +25,10 @@ export class ProjectState {
   job = $state<JobProgress | null>(null);
   /** The last message for the user: what finished, or what went wrong and what to do. */
   notice = $state<{ kind: 'info' | 'error'; text: string } | null>(null);
-  /** Species names for the labeling palette: known species first, then ones added in this session. */
+  /** Species names for the labeling palette, in a stable order (number key = position + 1): new ones are appended. */
   palette = $state.raw<string[]>([]);
+  /** Stored species with their image counts and palette colours (`#rrggbb` or null). */
+  species = $state.raw<{ name: string; images: number; color: string | null }[]>([]);
   /** Clusters ticked for merging. */
   selectedClusters = $state.raw<number[]>([]);
   /** Epochs of the current or last training job, for the live curves. */
@@ -64,7 +66,8 @@ export class ProjectState {
         api.invoke('species:list', {}),
       ]);
       const known = species.species.map((entry) => entry.name);
-      this.palette = [...known, ...this.palette.filter((name) => !known.includes(name))];
+      this.palette = [...this.palette, ...known.filter((name) => !this.palette.includes(name))];
+      this.species = species.species;
       this.info = info;
       this.images = page.images;
       this.imageTotal = page.total;
@@ -104,6 +107,22 @@ export class ProjectState {
     await this.#startJob('train', () => api.invoke('training:start', settings));
   }
 
+  /** Starts adding an image model from a path or URL (downloaded with progress; checked by loading it). */
+  async addModel(source: string): Promise<void> {
+    await this.#startJob('model', () => api.invoke('models:add', { source }));
+  }
+
+  /** Makes the project embed with a model; the next clustering run embeds with it. */
+  async useModel(id: string): Promise<void> {
+    try {
+      const { model } = await api.invoke('models:use', { id });
+      await this.refresh();
+      this.notice = { kind: 'info', text: `Now using ${model.name}. Cluster again to embed the photos with it.` };
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
   /** Cancels the running job. */
   async cancel(): Promise<void> {
     if (this.job) await api.invoke('jobs:cancel', { jobId: this.job.jobId });
@@ -126,10 +145,12 @@ export class ProjectState {
     if (trimmed !== '' && !this.palette.includes(trimmed)) this.palette = [...this.palette, trimmed];
   }
 
-  /** Labels images with a species (null removes their labels); undoable with `undoLabels`. */
-  async labelImages(imageIds: number[], species: string | null): Promise<void> {
+  /**
+   * Labels images with a species (null removes their labels); undoable with `undoLabels`. `before` holds the
+   * images as they were, for the undo, where they are not all on the first gallery page (the virtualised library).
+   */
+  async labelImages(imageIds: number[], species: string | null, before: ImageView[] = this.images.filter((image) => imageIds.includes(image.id))): Promise<void> {
     if (imageIds.length === 0) return;
-    const before = this.images.filter((image) => imageIds.includes(image.id));
     try {
       await api.invoke('labels:set', { items: imageIds.map((imageId) => ({ imageId, species })) });
       this.#labelHistory.push(
@@ -144,6 +165,30 @@ export class ProjectState {
       );
       this.notice = { kind: 'info', text: `${species === null ? 'Cleared the label of' : `Labeled as ${species}:`} ${imageIds.length} image${imageIds.length === 1 ? '' : 's'}. Undo with Ctrl+Z.` };
       if (species !== null) this.addSpecies(species);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Renames a species everywhere (merging into `to` when it exists); its palette key stays. */
+  async renameSpecies(from: string, to: string): Promise<void> {
+    try {
+      const { changed } = await api.invoke('species:rename', { from, to });
+      const name = to.trim();
+      this.palette = this.palette.includes(name) ? this.palette.filter((entry) => entry !== from) : this.palette.map((entry) => (entry === from ? name : entry));
+      await this.refresh();
+      this.notice = { kind: 'info', text: `Renamed ${from} to ${name} on ${changed} image${changed === 1 ? '' : 's'}.` };
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Sets a species' palette colour (null: automatic), adding the species to the palette. */
+  async setSpeciesColor(name: string, color: string | null): Promise<void> {
+    try {
+      await api.invoke('species:set-color', { name, color });
+      this.addSpecies(name);
+      this.species = (await api.invoke('species:list', {})).species;
     } catch (error) {
       this.#fail(error);
     }
@@ -172,13 +217,30 @@ export class ProjectState {
       : [...this.selectedClusters, clusterId];
   }
 
-  /** Merges the selected clusters into the first one selected. */
-  async merge(): Promise<void> {
-    if (!this.run || this.selectedClusters.length < 2) return;
+  /** Merges the given clusters (by default the selected ones) into the first of them. */
+  async merge(clusterIds: number[] = this.selectedClusters): Promise<void> {
+    if (!this.run || new Set(clusterIds).size < 2) return;
     await this.#edit(async (runId) => {
-      const { clusterId, moved } = await api.invoke('clusters:merge', { runId, clusterIds: this.selectedClusters });
-      this.selectedClusters = [];
+      const { clusterId, moved } = await api.invoke('clusters:merge', { runId, clusterIds });
+      this.selectedClusters = this.selectedClusters.filter((id) => !clusterIds.includes(id));
       return `Merged ${moved} images into cluster ${clusterId}. Undo with Ctrl+Z.`;
+    });
+  }
+
+  /** Labels every image of a cluster with a species and names the cluster after it (undoable). */
+  async markSpecies(clusterId: number, species: string): Promise<void> {
+    await this.#edit(async (runId) => {
+      const { changed } = await api.invoke('clusters:mark-species', { runId, clusterId, species });
+      return `Labeled ${changed} image${changed === 1 ? '' : 's'} of cluster ${clusterId} as ${species.trim()}. Undo with Ctrl+Z.`;
+    });
+  }
+
+  /** Moves images to another cluster of the latest run (a new one when `toClusterId` is null). */
+  async moveImages(imageIds: number[], toClusterId: number | null): Promise<void> {
+    if (imageIds.length === 0) return;
+    await this.#edit(async (runId) => {
+      const { clusterId, moved } = await api.invoke('clusters:move', { runId, imageIds, toClusterId });
+      return `Moved ${moved} image${moved === 1 ? '' : 's'} to cluster ${clusterId}. Undo with Ctrl+Z.`;
     });
   }
 

@@ -1,0 +1,63 @@
+/**
+ * The work of the long jobs that run off the main thread (clustering with its embedding pass, and
+ * fine-tuning), written once: a worker thread runs it in the app and the bridge, and the same function runs
+ * in-process where no worker bundle exists (tests that import the sources).
+ */
+import type { ClusterMethod, TrainingEpoch, TrainingSettings } from '../contract/api';
+import type { Progress } from '../core/util/progress';
+import { clusterProject } from './cluster-service';
+import { prepareEmbeddings } from './embedding-space';
+import { addModel } from './model-service';
+import type { Project } from './project';
+import { trainProject } from './train-service';
+
+/** A job that can run in a worker: its kind and the request it came from. */
+export type WorkerTask =
+  | { kind: 'embed' }
+  | { kind: 'cluster'; method: ClusterMethod; k: number; seed: number; restarts?: number }
+  | { kind: 'train'; settings: TrainingSettings }
+  | { kind: 'model'; source: string; sha256?: string | undefined; name?: string | undefined };
+
+/** What the work reports while it runs. */
+export interface WorkHooks {
+  signal: AbortSignal;
+  report(progress: Progress): void;
+  epoch(record: Omit<TrainingEpoch, 'jobId'>): void;
+}
+
+/** Runs a task on an open project; resolves to the message the user sees when it is done. */
+export async function runTask(project: Project, task: WorkerTask, hooks: WorkHooks): Promise<string> {
+  if (task.kind === 'model') return addModel(task.source, { sha256: task.sha256, name: task.name, signal: hooks.signal, onProgress: hooks.report });
+  if (task.kind === 'embed') {
+    const { modelId, embedded } = await prepareEmbeddings(project, { signal: hooks.signal, onProgress: hooks.report });
+    return `Embedded ${embedded} images; ${project.store.embeddedCount(modelId)} in all.`;
+  }
+  return task.kind === 'cluster' ? runCluster(project, task, hooks) : runTraining(project, task.settings, hooks);
+}
+
+async function runCluster(project: Project, task: Extract<WorkerTask, { kind: 'cluster' }>, { signal, report }: WorkHooks): Promise<string> {
+  const { method, k, seed, restarts } = task;
+  const { modelId, embedded } = await prepareEmbeddings(project, {
+    signal,
+    onProgress: (progress) => report({ fraction: progress.fraction * 0.7, message: progress.message }),
+  });
+  const { metrics, clusterCount } = await clusterProject(project.store, modelId, {
+    method,
+    k,
+    seed,
+    ...(restarts === undefined ? {} : { restarts }),
+    signal,
+    onProgress: (progress) => report({ fraction: 0.7 + progress.fraction * 0.3, message: progress.message }),
+  });
+  const scores = metrics ? ` ARI ${metrics.ari.toFixed(3)} against folder labels.` : '';
+  return `Made ${clusterCount} clusters of ${project.store.embeddedCount(modelId)} images (${embedded} newly embedded).${scores}`;
+}
+
+async function runTraining(project: Project, settings: TrainingSettings, { signal, report, epoch }: WorkHooks): Promise<string> {
+  const result = await trainProject(project, { ...settings, signal, onProgress: report, onEpoch: epoch });
+  const best = result.history[result.bestEpoch - 1]!;
+  const validation = Number.isNaN(best.validationCa)
+    ? 'no species held out for validation'
+    : `validation cluster accuracy ${best.validationCa.toFixed(3)} on ${result.validationSpecies.length} held-out species`;
+  return `Fine-tuned on ${result.trainSpecies.length} species in ${result.seconds.toFixed(0)} s; best epoch ${result.bestEpoch}, ${validation}. Cluster again to use it.`;
+}
