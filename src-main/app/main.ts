@@ -1,5 +1,5 @@
 /**
- * Electron's main process: the window, the thumbnail protocol and IPC wiring. It only wires; the work is
+ * Electron's main process: the window, the photo protocol (thumbnails and viewer images) and IPC wiring. It only wires; the work is
  * done by the services, the same ones the command line and the bridge use.
  */
 import path from 'node:path';
@@ -7,9 +7,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, net, protocol, session, shell } from 'electron';
 import type { Envelope } from '../contract/api';
 import { isChannel, parseRequest } from '../contract/schemas';
-import { ELECTRON_CONTENT_SECURITY_POLICY, isOwnRenderer, isSafeExternalUrl, secureWebPreferences, thumbnailRequestId } from './security';
+import { ELECTRON_CONTENT_SECURITY_POLICY, imageRequestId, isOwnRenderer, isSafeExternalUrl, secureWebPreferences, thumbnailRequestId } from './security';
 import { createApiHandlers } from '../services/api-handlers';
 import { findDefaultModel } from '../services/default-model';
+import { imagePreviewFile } from '../services/image-preview';
 import { Project } from '../services/project';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,7 +41,17 @@ async function start(): Promise<void> {
   });
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
 
-  protocol.handle('specimen', (request) => {
+  protocol.handle('specimen', async (request) => {
+    // specimen://images/<id>: the viewer's screen-sized copy of the original, written once and cached.
+    const viewId = imageRequestId(request.url);
+    if (viewId !== null) {
+      try {
+        const file = await imagePreviewFile(project, viewId);
+        return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
+      } catch (error) {
+        return new Response((error as Error).message, { status: 404 });
+      }
+    }
     const imageId = thumbnailRequestId(request.url);
     const image = imageId === null ? null : project.store.image(imageId);
     if (!image?.sha256 || image.status !== 'ok') return new Response('Not found', { status: 404 });

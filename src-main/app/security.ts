@@ -51,3 +51,9 @@ export function thumbnailRequestId(url: string): number | null {
   const match = /^specimen:\/\/thumbnails\/(\d{1,12})$/.exec(url);
   return match ? Number(match[1]) : null;
 }
+
+/** The image id of a full-size view request `specimen://images/<id>`, or null for anything else. */
+export function imageRequestId(url: string): number | null {
+  const match = /^specimen:\/\/images\/(\d{1,12})$/.exec(url);
+  return match ? Number(match[1]) : null;
+}

@@ -106,4 +106,10 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // 4: library filters: images by species label (the filter and the palette counts) and by status, without a scan.
+  // (species.color, the palette colour '#rrggbb', has existed since 1.)
+  `
+  CREATE INDEX labels_species ON labels (species_id);
+  CREATE INDEX images_status ON images (status, id);
+  `,
 ];

@@ -2,7 +2,7 @@
  * The preload: exposes `window.api`, one typed `invoke` for every contract channel and `on` for events.
  * Runs sandboxed with context isolation; only plain data crosses.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { Envelope, SpecimenApi } from '../contract/api';
 
 const api: SpecimenApi = {
@@ -20,6 +20,13 @@ const api: SpecimenApi = {
   },
   thumbnailUrl(imageId) {
     return `specimen://thumbnails/${Number(imageId)}`;
+  },
+  imageUrl(imageId) {
+    return `specimen://images/${Number(imageId)}`;
+  },
+  pathForFile(file) {
+    // Since Electron 32 a dropped File has no `path`; webUtils gives it, and '' for files with no path.
+    return webUtils.getPathForFile(file) || null;
   },
 };
 

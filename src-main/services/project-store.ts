@@ -1,5 +1,5 @@
 /** Typed queries over a project database. One instance per connection; no business logic here. */
-import type { ClusterMethod, ClusterMetrics, ClusterRunInfo, ImageView } from '../contract/api';
+import type { ClusterMethod, ClusterMetrics, ClusterRunInfo, ImageFilter, ImageView } from '../contract/api';
 import { nowIso, type ProjectDatabase } from '../db/database';
 
 /** An image row as stored. */
@@ -68,6 +68,10 @@ function toRunInfo(row: RunRow): ClusterRunInfo {
   };
 }
 
+/** Runs with their count of undoable edits, newest first. */
+const RUNS_NEWEST_FIRST =
+  'SELECT r.*, (SELECT count(*) FROM cluster_edits e WHERE e.run_id = r.id) AS undoable FROM cluster_runs r ORDER BY r.id DESC';
+
 /** Default display name of a cluster that has not been renamed. */
 export function defaultClusterName(clusterId: number): string {
   return `Cluster ${clusterId}`;
@@ -116,11 +120,15 @@ export class ProjectStore {
     })();
   }
 
-  /** Species that label at least one image, with how many. */
-  speciesCounts(): { name: string; images: number }[] {
+  /**
+   * The palette's species: those that label at least one image or were given a colour, with how many images
+   * and the colour (`#rrggbb`, or null for the automatic one), oldest first so number keys stay put.
+   */
+  speciesCounts(): { name: string; images: number; color: string | null }[] {
     return this.database
-      .prepare('SELECT s.name AS name, count(*) AS images FROM labels l JOIN species s ON s.id = l.species_id GROUP BY s.id ORDER BY s.name')
-      .all() as { name: string; images: number }[];
+      .prepare(`SELECT s.name AS name, count(l.image_id) AS images, s.color AS color FROM species s
+        LEFT JOIN labels l ON l.species_id = s.id GROUP BY s.id HAVING images > 0 OR s.color IS NOT NULL ORDER BY s.id`)
+      .all() as { name: string; images: number; color: string | null }[];
   }
 
   /** Counts for the project overview. */
@@ -215,10 +223,13 @@ export class ProjectStore {
 
   /** The newest run, or null. */
   latestRun(): ClusterRunInfo | null {
-    const row = this.database
-      .prepare('SELECT r.*, (SELECT count(*) FROM cluster_edits e WHERE e.run_id = r.id) AS undoable FROM cluster_runs r ORDER BY r.id DESC LIMIT 1')
-      .get() as RunRow | undefined;
+    const row = this.database.prepare(`${RUNS_NEWEST_FIRST} LIMIT 1`).get() as RunRow | undefined;
     return row ? toRunInfo(row) : null;
+  }
+
+  /** Every run, newest first, with its scores and undoable edits: for before/after comparisons. */
+  listRuns(): ClusterRunInfo[] {
+    return (this.database.prepare(RUNS_NEWEST_FIRST).all() as RunRow[]).map(toRunInfo);
   }
 
   /** A run by id, or null. */
@@ -274,22 +285,58 @@ export class ProjectStore {
     return trimmed;
   }
 
-  /** A page of images with their labels and their cluster in the latest run. */
-  listImages(offset: number, limit: number, clusterId?: number): { total: number; images: ImageView[] } {
-    const runId = this.latestRun()?.id ?? -1;
-    const filter = clusterId === undefined ? '' : 'WHERE a.cluster_id = @clusterId';
-    const total = this.database
-      .prepare(`SELECT count(*) FROM images i LEFT JOIN assignments a ON a.image_id = i.id AND a.run_id = @runId ${filter}`)
-      .pluck()
-      .get({ runId, clusterId }) as number;
+  /**
+   * A page of the images `filter` keeps, in id order, with their labels and their cluster in the latest run,
+   * and how many it keeps in all.
+   */
+  listImages(offset: number, limit: number, filter: ImageFilter = {}): { total: number; images: ImageView[] } {
+    const { where, parameters } = this.#imageFilter(filter);
+    const total = this.database.prepare(`SELECT count(*) FROM images i ${where}`).pluck().get(parameters) as number;
+    // The page's ids are found on images alone, then joined: an OFFSET deep into 50,000 rows skips bare rowids.
     const images = this.database
-      .prepare(`SELECT i.id, i.path, i.file_name AS fileName, i.status, i.error, s.name AS speciesLabel,
+      .prepare(`WITH page AS (SELECT i.id FROM images i ${where} ORDER BY i.id LIMIT @limit OFFSET @offset)
+        SELECT i.id, i.path, i.file_name AS fileName, i.status, i.error, s.name AS speciesLabel,
           l.source AS labelSource, a.cluster_id AS clusterId
-        FROM images i LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN species s ON s.id = l.species_id
-        LEFT JOIN assignments a ON a.image_id = i.id AND a.run_id = @runId ${filter}
-        ORDER BY i.id LIMIT @limit OFFSET @offset`)
-      .all({ runId, clusterId, limit, offset }) as ImageView[];
+        FROM page JOIN images i ON i.id = page.id LEFT JOIN labels l ON l.image_id = i.id
+        LEFT JOIN species s ON s.id = l.species_id LEFT JOIN assignments a ON a.run_id = @runId AND a.image_id = i.id
+        ORDER BY i.id`)
+      .all({ ...parameters, limit, offset }) as ImageView[];
     return { total, images };
+  }
+
+  /** Every image id `filter` keeps, in the order `listImages` gives them. */
+  imageIds(filter: ImageFilter = {}): number[] {
+    const { where, parameters } = this.#imageFilter(filter);
+    return this.database.prepare(`SELECT i.id FROM images i ${where} ORDER BY i.id`).pluck().all(parameters) as number[];
+  }
+
+  // The WHERE clause of a library filter over `images i`, with its named parameters (never spliced text).
+  // Each condition is a lookup by index (labels by image or species, assignments by run and cluster).
+  #imageFilter(filter: ImageFilter): { where: string; parameters: Record<string, unknown> } {
+    const conditions: string[] = [];
+    const parameters: Record<string, unknown> = { runId: this.latestRun()?.id ?? -1 };
+    if (filter.clusterId !== undefined) {
+      conditions.push('i.id IN (SELECT image_id FROM assignments WHERE run_id = @runId AND cluster_id = @clusterId)');
+      parameters.clusterId = filter.clusterId;
+    }
+    if (filter.status !== undefined) {
+      conditions.push('i.status = @status');
+      parameters.status = filter.status;
+    }
+    if (filter.species !== undefined) {
+      conditions.push('i.id IN (SELECT l.image_id FROM labels l JOIN species s ON s.id = l.species_id WHERE s.name = @species)');
+      parameters.species = filter.species;
+    }
+    if (filter.labeled !== undefined) {
+      conditions.push(`i.id ${filter.labeled ? '' : 'NOT '}IN (SELECT image_id FROM labels)`);
+    }
+    const search = filter.search?.trim() ?? '';
+    if (search !== '') {
+      // LIKE folds ASCII case; `\` escapes the user's own % and _ so they match literally.
+      conditions.push("i.file_name LIKE @search ESCAPE '\\'");
+      parameters.search = `%${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    }
+    return { where: conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '', parameters };
   }
 
   /** One image's stored row, or null. */
@@ -336,6 +383,16 @@ export class ProjectStore {
       .prepare(`SELECT i.id AS imageId, i.sha256, s.name AS species FROM labels l JOIN images i ON i.id = l.image_id
         JOIN species s ON s.id = l.species_id WHERE i.status = 'ok' AND l.source != 'model' ORDER BY i.id`)
       .all() as { imageId: number; sha256: string; species: string }[];
+  }
+
+  /** Every image's file name, cluster in run `runId` (or null) and species label (or null), for the map. */
+  mapAnnotations(runId: number): Map<number, { fileName: string; clusterId: number | null; species: string | null }> {
+    const rows = this.database
+      .prepare(`SELECT i.id AS imageId, i.file_name AS fileName, a.cluster_id AS clusterId, s.name AS species FROM images i
+        LEFT JOIN assignments a ON a.image_id = i.id AND a.run_id = ?
+        LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN species s ON s.id = l.species_id`)
+      .all(runId) as { imageId: number; fileName: string; clusterId: number | null; species: string | null }[];
+    return new Map(rows.map((row) => [row.imageId, { fileName: row.fileName, clusterId: row.clusterId, species: row.species }]));
   }
 
   /** Reads a setting, or null. */

@@ -89,7 +89,7 @@ describe('ProjectStore', () => {
     ]);
     store.setRunMetrics(runId, { ca: 1, nmi: 1, ami: 1, ari: 1, count: 2 });
     expect(store.latestRun()).toMatchObject({ id: runId, k: 2, seed: 7, metrics: { ari: 1 } });
-    expect(store.listImages(0, 10, 2).images.map((row) => row.fileName)).toEqual(['b.jpg', 'c.jpg']);
+    expect(store.listImages(0, 10, { clusterId: 2 }).images.map((row) => row.fileName)).toEqual(['b.jpg', 'c.jpg']);
     store.database.close();
   });
 });

@@ -54,6 +54,9 @@ function bridgeApi(): SpecimenApi & { upload(batch: string, relativePath: string
     thumbnailUrl(imageId) {
       return `/thumbnails/${imageId}?token=${encodeURIComponent(token)}`;
     },
+    imageUrl(imageId) {
+      return `/images/${imageId}?token=${encodeURIComponent(token)}`;
+    },
     async upload(batch, relativePath, file) {
       const query = new URLSearchParams({ token, batch, path: relativePath });
       const response = await fetch(`/api/upload?${query}`, { method: 'POST', body: file });
