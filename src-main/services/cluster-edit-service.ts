@@ -14,9 +14,21 @@ interface Assignment {
   distance: number;
 }
 
+/** A label as stored, or `species: null` for an image that had none. */
+interface PreviousLabel {
+  imageId: number;
+  species: string | null;
+  source: string | null;
+  createdAt: string | null;
+}
+
 interface PreviousState {
   assignments: Assignment[];
   names: { clusterId: number; name: string | null }[];
+  /** Labels an edit replaced (marking a cluster as a species); absent for edits that change no labels. */
+  labels?: PreviousLabel[];
+  /** A species the edit created, removed again by Undo when no image carries it any more. */
+  createdSpecies?: string | null;
 }
 
 function assignments(store: ProjectStore, runId: number): Assignment[] {
@@ -46,15 +58,29 @@ function refreshDistances(store: ProjectStore, runId: number, clusterIds: number
   members.forEach((item, index) => update.run(distances[index]!, runId, item.imageId));
 }
 
-function recordEdit(store: ProjectStore, runId: number, kind: string, description: string, affected: Assignment[], clusterIds: number[]): void {
+function recordEdit(
+  store: ProjectStore,
+  runId: number,
+  kind: string,
+  description: string,
+  affected: Assignment[],
+  clusterIds: number[],
+  extra: Pick<PreviousState, 'labels' | 'createdSpecies'> = {},
+): void {
   const names = store.clusterNames(runId);
   const previous: PreviousState = {
     assignments: affected,
     names: clusterIds.map((clusterId) => ({ clusterId, name: names.get(clusterId) ?? null })),
+    ...extra,
   };
   store.database
     .prepare('INSERT INTO cluster_edits (run_id, kind, description, previous, created_at) VALUES (?, ?, ?, ?, ?)')
     .run(runId, kind, description, JSON.stringify(previous), nowIso());
+}
+
+/** Scores the run again; clears its scores when an edit (or a change of labels) left no labeled image in it. */
+export function rescore(store: ProjectStore, runId: number): void {
+  if (evaluateRun(store, runId) === null) store.database.prepare('UPDATE cluster_runs SET metrics = NULL WHERE id = ?').run(runId);
 }
 
 function requireRun(store: ProjectStore, runId: number): void {
@@ -149,9 +175,15 @@ export function undoLastEdit(store: ProjectStore, runId: number): string | null 
       if (name === null) store.database.prepare('DELETE FROM cluster_names WHERE run_id = ? AND cluster_id = ?').run(runId, clusterId);
       else store.renameCluster(runId, clusterId, name);
     }
+    if (previous.labels) restoreLabels(store, previous.labels);
+    if (previous.createdSpecies) {
+      store.database
+        .prepare('DELETE FROM species WHERE name = ? AND color IS NULL AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.species_id = species.id)')
+        .run(previous.createdSpecies);
+    }
     store.database.prepare('DELETE FROM cluster_edits WHERE id = ?').run(edit.id);
   })();
-  evaluateRun(store, runId);
+  rescore(store, runId);
   return edit.description;
 }
 
@@ -167,4 +199,55 @@ export function renameClusterUndoable(store: ProjectStore, runId: number, cluste
 /** Number of edits that can be undone on a run. */
 export function undoableEdits(store: ProjectStore, runId: number): number {
   return store.database.prepare('SELECT count(*) FROM cluster_edits WHERE run_id = ?').pluck().get(runId) as number;
+}
+
+/** Puts back labels exactly as they were stored (species, source and time), or removes labels that did not exist. */
+function restoreLabels(store: ProjectStore, labels: PreviousLabel[]): void {
+  const remove = store.database.prepare('DELETE FROM labels WHERE image_id = ?');
+  const insertSpecies = store.database.prepare('INSERT INTO species (name) VALUES (?) ON CONFLICT (name) DO NOTHING');
+  const restore = store.database.prepare(`
+    INSERT INTO labels (image_id, species_id, source, created_at) VALUES (?, (SELECT id FROM species WHERE name = ?), ?, ?)
+    ON CONFLICT (image_id) DO UPDATE SET species_id = excluded.species_id, source = excluded.source, created_at = excluded.created_at`);
+  for (const label of labels) {
+    if (label.species === null) {
+      remove.run(label.imageId);
+    } else {
+      insertSpecies.run(label.species);
+      restore.run(label.imageId, label.species, label.source ?? 'user', label.createdAt ?? nowIso());
+    }
+  }
+}
+
+/**
+ * Labels every image of a cluster with a species (source `user`) and names the cluster after it, as one
+ * undoable edit: Undo restores the previous labels and name. Images already labeled with this species keep
+ * their label as it was. Returns the number of images whose label changed.
+ */
+export function markClusterAsSpecies(store: ProjectStore, runId: number, clusterId: number, species: string): number {
+  requireRun(store, runId);
+  const name = species.trim();
+  if (name === '') throw new Error('Type a species name to label the cluster with.');
+  const memberIds = assignments(store, runId)
+    .filter((item) => item.clusterId === clusterId)
+    .map((item) => item.imageId);
+  if (memberIds.length === 0) throw new Error(`Cluster ${clusterId} has no images in this run; refresh the view.`);
+  const current = store.database.prepare(
+    'SELECT s.name AS species, l.source AS source, l.created_at AS createdAt FROM labels l JOIN species s ON s.id = l.species_id WHERE l.image_id = ?',
+  );
+  const previous: PreviousLabel[] = memberIds.map((imageId) => {
+    const row = current.get(imageId) as { species: string; source: string; createdAt: string } | undefined;
+    return row ? { imageId, ...row } : { imageId, species: null, source: null, createdAt: null };
+  });
+  const changed = previous.filter((label) => label.species !== name);
+  const speciesExisted = store.database.prepare('SELECT 1 FROM species WHERE name = ?').get(name) !== undefined;
+  store.database.transaction(() => {
+    recordEdit(store, runId, 'mark-species', `Labeled ${changed.length} images of cluster ${clusterId} as ${name}`, [], [clusterId], {
+      labels: changed,
+      createdSpecies: speciesExisted ? null : name,
+    });
+    store.setLabels(changed.map((label) => ({ imageId: label.imageId, species: name })), 'user');
+    store.renameCluster(runId, clusterId, name);
+  })();
+  rescore(store, runId);
+  return changed.length;
 }
