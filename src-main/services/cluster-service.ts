@@ -1,4 +1,7 @@
 /** Clusters a project's embeddings, stores the run, and scores it against known labels. */
+import { agglomerativeWard } from '../core/clustering/agglomerative';
+import { gaussianMixture } from '../core/clustering/gmm';
+import { hdbscan } from '../core/clustering/hdbscan';
 import { kmeans, type VectorSet } from '../core/clustering/kmeans';
 import { seededKmeans } from '../core/clustering/seeded-kmeans';
 import { spectralClustering } from '../core/clustering/spectral';
@@ -6,6 +9,9 @@ import { scoreClustering } from '../core/metrics/clustering-metrics';
 import type { LongWorkOptions } from '../core/util/progress';
 import type { ClusterMethod, ClusterMetrics } from '../contract/api';
 import type { ProjectStore } from './project-store';
+
+/** Most images for exact (all-pairs) Ward clustering in a project; larger projects use a kNN connectivity graph. */
+export const AGGLOMERATIVE_EXACT_LIMIT = 5_000;
 
 /** Clustering settings. */
 export interface ClusterOptions extends LongWorkOptions {
@@ -25,7 +31,7 @@ export async function clusterProject(
   const { method, k, seed, restarts = 10, signal, onProgress } = options;
   const { imageIds, dims, data } = store.embeddingsForImages(modelId);
   if (imageIds.length === 0) throw new Error('No embedded images to cluster: import a folder of photos first.');
-  if (k > imageIds.length) {
+  if (method !== 'hdbscan' && k > imageIds.length) {
     throw new Error(`Cannot make ${k} clusters from ${imageIds.length} images: choose a number of clusters of at most ${imageIds.length}.`);
   }
   const vectors = { data, count: imageIds.length, dims };
@@ -50,6 +56,33 @@ export async function clusterProject(
     const spectral = await spectralClustering(vectors, { k, seed, neighbors: Math.min(10, imageIds.length - 1), signal, onProgress });
     result = { labels: spectral.labels, distances: distancesToCentroids(vectors, spectral.labels, k) };
     parameters = { neighbors: 10, assignLabels: 'cluster_qr', converged: spectral.converged, seconds: spectral.seconds };
+  } else if (method === 'gmm') {
+    const mixture = await gaussianMixture(vectors, { k, seed, signal, onProgress });
+    result = { labels: mixture.labels, distances: distancesToCentroids(vectors, mixture.labels, k) };
+    parameters = { covariance: 'diag', iterations: mixture.iterations, converged: mixture.converged, logLikelihood: mixture.logLikelihood };
+  } else if (method === 'agglomerative') {
+    // Exact Ward up to AGGLOMERATIVE_EXACT_LIMIT images; above, Ward on a 10-neighbour graph, which scales.
+    const connectivityNeighbors = imageIds.length > AGGLOMERATIVE_EXACT_LIMIT ? 10 : undefined;
+    const ward = await agglomerativeWard(vectors, { k, connectivityNeighbors, signal, onProgress });
+    result = { labels: ward.labels, distances: distancesToCentroids(vectors, ward.labels, k) };
+    parameters = { linkage: 'ward', connectivityNeighbors: connectivityNeighbors ?? null, graphComponents: ward.graphComponents, seconds: ward.seconds };
+  } else if (method === 'hdbscan') {
+    // HDBSCAN chooses the number of clusters itself (k is ignored). Its noise images (label -1) become one
+    // extra cluster after the others, named so: assignments.cluster_id is NOT NULL, and an ordinary cluster
+    // lets the cluster view, CSV export, merge and move show and fix them like any other.
+    const density = await hdbscan(vectors, { minClusterSize: 5, signal, onProgress });
+    const clusters = density.clusterCount;
+    const noiseCluster = density.noiseCount > 0 ? clusters : -1;
+    const labels = Int32Array.from(density.labels, (label) => (label < 0 ? clusters : label));
+    const clusterCount = clusters + (noiseCluster >= 0 ? 1 : 0);
+    parameters = { minClusterSize: 5, minSamples: 5, exact: density.exact, noiseCount: density.noiseCount, clusters };
+    const distances = distancesToCentroids(vectors, labels, Math.max(clusterCount, 1));
+    const runId = store.saveRun(
+      { method, k: clusterCount, seed, modelId, parameters },
+      imageIds.map((imageId, index) => ({ imageId, clusterId: labels[index]! + 1, distance: distances[index]! })),
+    );
+    if (noiseCluster >= 0) store.renameCluster(runId, noiseCluster + 1, `Noise (${density.noiseCount} images in no dense cluster)`);
+    return { runId, metrics: evaluateRun(store, runId), clusterCount };
   } else {
     const fitted = await kmeans(vectors, { k, seed, restarts, signal, onProgress });
     result = fitted;

@@ -106,7 +106,17 @@ describe('specimen-sorter command line', () => {
     const byKmeans = await capture(['cluster-embeddings', '--input', csv, '--k', '6', '--restarts', '3', '--out', out]);
     expect(byKmeans.stdout).toMatch(/Clustered 240 vectors of 16 dimensions into 6 clusters \(kmeans\)/);
     expect(adjustedRandIndex(labels, parseCsv(readFileSync(out, 'utf8')).slice(1).map((row) => Number(row[1])))).toBe(1);
-    expect((await capture(['cluster-embeddings', '--input', csv, '--k', '6', '--method', 'hdbscan', '--out', out])).stderr).toMatch(/not implemented yet/);
+    // HDBSCAN finds k itself (the six blobs) and needs no --k.
+    const byDensity = await capture(['cluster-embeddings', '--input', csv, '--method', 'hdbscan', '--out', out]);
+    expect(byDensity.code, byDensity.stderr).toBe(0);
+    expect(byDensity.stderr).toMatch(/HDBSCAN: \d+ clusters/);
+    const densityLabels = parseCsv(readFileSync(out, 'utf8')).slice(1).map((row) => Number(row[1]));
+    expect(densityLabels).toHaveLength(240);
+    for (const method of ['gmm', 'agglomerative']) {
+      const result = await capture(['cluster-embeddings', '--input', csv, '--k', '6', '--method', method, '--out', out]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(adjustedRandIndex(labels, parseCsv(readFileSync(out, 'utf8')).slice(1).map((row) => Number(row[1])))).toBe(1);
+    }
   });
 
   it('exits 2 with a clear message on bad arguments', async () => {
