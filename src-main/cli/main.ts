@@ -12,12 +12,15 @@ import type { ClusterMethod, JobKind } from '../contract/api';
 import { loadBackbone } from '../core/backbones/load-backbone';
 import { estimateK } from '../core/clustering/estimate-k';
 import { addModelFromPath, addModelFromUrl, appDataFolder, listModels, resolveModelReference } from '../services/model-registry';
+import { agglomerativeWard } from '../core/clustering/agglomerative';
+import { gaussianMixture } from '../core/clustering/gmm';
+import { hdbscan } from '../core/clustering/hdbscan';
 import { kmeans, type VectorSet } from '../core/clustering/kmeans';
 import { spectralClustering } from '../core/clustering/spectral';
 import { parseCsv } from '../core/export/csv';
 import { decodeNpy } from '../core/export/npy';
 import type { Progress } from '../core/util/progress';
-import { clusterProject, evaluateRun } from '../services/cluster-service';
+import { AGGLOMERATIVE_EXACT_LIMIT, clusterProject, evaluateRun } from '../services/cluster-service';
 import { findDefaultModel } from '../services/default-model';
 import { embedMissing } from '../services/embed-service';
 import { buildEmbeddingExport, buildImageCsv, buildSummaryCsv, type CsvOptions } from '../services/export-service';
@@ -43,7 +46,7 @@ Commands:
                [--project <dir>] [--seed <n>]        import, embed, cluster and export in one go
   import <folder> --project <dir> [--labels-from-folders] [--json]
   embed --project <dir> [--model <path>]
-  cluster --project <dir> --k <n> [--method kmeans|spectral|seeded] [--seed <n>] [--restarts <n>] [--tta on|off]
+  cluster --project <dir> --k <n> [--method kmeans|spectral|seeded|gmm|agglomerative|hdbscan] [--seed <n>] [--restarts <n>] [--tta on|off]
   train --project <dir> [--way 30] [--shot 5] [--query 6] [--tasks 300] [--epochs 9] [--alpha 0.1]
         [--loss proto|scatter|kcl|mcl] [--trainable head] [--learning-rate 0.001] [--seed <n>]
                                                       episodic fine-tuning on the labeled species
@@ -53,7 +56,8 @@ Commands:
   label --project <dir> (--from-folders | --from-csv <file.csv>) [--dry-run]
   relink --project <dir> <folder> [--json]            find moved or renamed photos again by content hash
   cluster-embeddings --input <vectors.npy|vectors.csv> --k <n|auto> --out <labels.csv>
-                  [--method kmeans|spectral] [--restarts 10] [--seed <n>]
+                  [--method kmeans|spectral|gmm|agglomerative|hdbscan] [--restarts 10] [--seed <n>]
+                  (hdbscan finds the number of clusters itself and ignores --k; its noise is cluster -1)
                                                       cluster embeddings made elsewhere
   models list | models add <path|url> [--sha256 <hex>] [--name <name>]
                                                       the image models on this machine
@@ -125,8 +129,9 @@ function integer(text: string | undefined, name: string, fallback: number, minim
 
 function method(values: Values): ClusterMethod {
   const chosen = values.method ?? 'kmeans';
-  if (chosen !== 'kmeans' && chosen !== 'spectral' && chosen !== 'seeded') throw new UsageError(`Unknown --method "${chosen}". Available: kmeans, spectral, seeded.`);
-  return chosen;
+  const known: readonly ClusterMethod[] = ['kmeans', 'spectral', 'seeded', 'gmm', 'agglomerative', 'hdbscan'];
+  if (!known.includes(chosen as ClusterMethod)) throw new UsageError(`Unknown --method "${chosen}". Available: ${known.join(', ')}.`);
+  return chosen as ClusterMethod;
 }
 
 function openProject(folder: string): Project {
@@ -523,17 +528,16 @@ export async function main(argv: string[]): Promise<number> {
         const input = values.input;
         if (!input) throw new UsageError('cluster-embeddings needs --input <vectors.npy|vectors.csv>.');
         const out = required(values, 'out', 'cluster-embeddings');
-        const kText = required(values, 'k', 'cluster-embeddings');
-        const chosenMethod = values.method ?? 'kmeans';
-        if (['gmm', 'agglomerative', 'hdbscan'].includes(chosenMethod)) {
-          throw new Error(`--method ${chosenMethod} is not implemented yet. Available: kmeans, spectral.`);
-        }
         const clusterMethod = method(values);
-        if (clusterMethod === 'seeded') throw new UsageError('cluster-embeddings has no labels to seed with: use --method kmeans or spectral.');
+        const kText = clusterMethod === 'hdbscan' ? (values.k ?? 'auto') : required(values, 'k', 'cluster-embeddings');
+        if (clusterMethod === 'seeded') throw new UsageError('cluster-embeddings has no labels to seed with: use --method kmeans, spectral, gmm, agglomerative or hdbscan.');
         const vectors = await readVectors(input);
         const seed = integer(values.seed, 'seed', 0, 0);
         let k: number;
-        if (kText === 'auto') {
+        if (clusterMethod === 'hdbscan') {
+          // HDBSCAN finds the number of clusters itself; --k (a number or auto) is accepted and not used.
+          k = 0;
+        } else if (kText === 'auto') {
           const estimate = await estimateK(vectors, { seed, onProgress: stderrProgress('estimate k') });
           k = estimate.k;
           process.stderr.write(`Eigengap estimate: k = ${k} (top eigenvalues ${estimate.eigenvalues.slice(0, Math.min(12, estimate.eigenvalues.length)).map((value) => value.toFixed(4)).join(', ')})\n`);
@@ -541,10 +545,23 @@ export async function main(argv: string[]): Promise<number> {
           k = integer(kText, 'k', 0, 1);
         }
         const started = performance.now();
-        const labels =
-          clusterMethod === 'spectral'
-            ? (await spectralClustering(vectors, { k, seed, onProgress: stderrProgress('spectral') })).labels
-            : (await kmeans(vectors, { k, seed, restarts: integer(values.restarts, 'restarts', 10, 1), onProgress: stderrProgress('kmeans') })).labels;
+        let labels: Int32Array;
+        if (clusterMethod === 'spectral') {
+          labels = (await spectralClustering(vectors, { k, seed, onProgress: stderrProgress('spectral') })).labels;
+        } else if (clusterMethod === 'gmm') {
+          labels = (await gaussianMixture(vectors, { k, seed, onProgress: stderrProgress('gmm') })).labels;
+        } else if (clusterMethod === 'agglomerative') {
+          // Exact Ward up to 5,000 vectors, Ward on a 10-neighbour graph above (as the app's cluster service).
+          const connectivityNeighbors = vectors.count > AGGLOMERATIVE_EXACT_LIMIT ? 10 : undefined;
+          labels = (await agglomerativeWard(vectors, { k, connectivityNeighbors, onProgress: stderrProgress('agglomerative') })).labels;
+        } else if (clusterMethod === 'hdbscan') {
+          const density = await hdbscan(vectors, { onProgress: stderrProgress('hdbscan') });
+          labels = density.labels;
+          k = density.clusterCount;
+          process.stderr.write(`HDBSCAN: ${density.clusterCount} clusters, ${density.noiseCount} noise vectors (cluster -1)${density.exact ? '' : ', spanning tree from the kNN graph'}\n`);
+        } else {
+          labels = (await kmeans(vectors, { k, seed, restarts: integer(values.restarts, 'restarts', 10, 1), onProgress: stderrProgress('kmeans') })).labels;
+        }
         const rows = Array.from(labels, (cluster, index) => `${index},${cluster}\r\n`);
         await writeOutput(out, `index,cluster\r\n${rows.join('')}`);
         process.stdout.write(`Clustered ${vectors.count} vectors of ${vectors.dims} dimensions into ${k} clusters (${clusterMethod}) in ${((performance.now() - started) / 1000).toFixed(2)} s; wrote ${out}\n`);
