@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { ClusterMethod, JobKind } from '../contract/api';
 import { loadBackbone } from '../core/backbones/load-backbone';
 import { estimateK } from '../core/clustering/estimate-k';
+import { silhouetteK, stabilityK } from '../core/clustering/k-criteria';
 import { addModelFromPath, addModelFromUrl, appDataFolder, listModels, resolveModelReference } from '../services/model-registry';
 import { agglomerativeWard } from '../core/clustering/agglomerative';
 import { gaussianMixture } from '../core/clustering/gmm';
@@ -21,6 +22,7 @@ import { parseCsv } from '../core/export/csv';
 import { decodeNpy } from '../core/export/npy';
 import type { Progress } from '../core/util/progress';
 import { AGGLOMERATIVE_EXACT_LIMIT, clusterProject, evaluateRun } from '../services/cluster-service';
+import { candidateGrid } from '../services/k-suggestion';
 import { findDefaultModel } from '../services/default-model';
 import { embedMissing } from '../services/embed-service';
 import { buildEmbeddingExport, buildImageCsv, buildSummaryCsv, type CsvOptions } from '../services/export-service';
@@ -57,6 +59,7 @@ Commands:
   relink --project <dir> <folder> [--json]            find moved or renamed photos again by content hash
   cluster-embeddings --input <vectors.npy|vectors.csv> --k <n|auto> --out <labels.csv>
                   [--method kmeans|spectral|gmm|agglomerative|hdbscan] [--restarts 10] [--seed <n>]
+                  [--k-criterion eigengap|silhouette|stability] (how --k auto estimates k; default eigengap)
                   (hdbscan finds the number of clusters itself and ignores --k; its noise is cluster -1)
                                                       cluster embeddings made elsewhere
   models list | models add <path|url> [--sha256 <hex>] [--name <name>]
@@ -73,6 +76,7 @@ const OPTIONS = {
   method: { type: 'string' },
   seed: { type: 'string' },
   restarts: { type: 'string' },
+  'k-criterion': { type: 'string' },
   out: { type: 'string' },
   'labels-from-folders': { type: 'boolean' },
   json: { type: 'boolean' },
@@ -538,9 +542,20 @@ export async function main(argv: string[]): Promise<number> {
           // HDBSCAN finds the number of clusters itself; --k (a number or auto) is accepted and not used.
           k = 0;
         } else if (kText === 'auto') {
-          const estimate = await estimateK(vectors, { seed, onProgress: stderrProgress('estimate k') });
-          k = estimate.k;
-          process.stderr.write(`Eigengap estimate: k = ${k} (top eigenvalues ${estimate.eigenvalues.slice(0, Math.min(12, estimate.eigenvalues.length)).map((value) => value.toFixed(4)).join(', ')})\n`);
+          const criterion = values['k-criterion'] ?? 'eigengap';
+          if (criterion === 'eigengap') {
+            const estimate = await estimateK(vectors, { seed, onProgress: stderrProgress('estimate k') });
+            k = estimate.k;
+            process.stderr.write(`Eigengap estimate: k = ${k} (top eigenvalues ${estimate.eigenvalues.slice(0, Math.min(12, estimate.eigenvalues.length)).map((value) => value.toFixed(4)).join(', ')})\n`);
+          } else if (criterion === 'silhouette' || criterion === 'stability') {
+            const ks = candidateGrid(Math.min(50, vectors.count - 1));
+            const options = { ks, seed, onProgress: stderrProgress(`${criterion} of k`) };
+            const found = criterion === 'silhouette' ? await silhouetteK(vectors, options) : await stabilityK(vectors, options);
+            k = found.k;
+            process.stderr.write(`${criterion === 'silhouette' ? 'Silhouette' : 'Stability'} estimate: k = ${k} (${found.ks.map((candidate, index) => `${candidate}: ${found.values[index]!.toFixed(3)}`).join(', ')})\n`);
+          } else {
+            throw new UsageError(`Unknown --k-criterion "${criterion}". Available: eigengap, silhouette, stability.`);
+          }
         } else {
           k = integer(kText, 'k', 0, 1);
         }

@@ -4,7 +4,6 @@
  */
 import path from 'node:path';
 import type { Channel, ClusterCard, ReplyOf, RequestOf } from '../contract/api';
-import { estimateK } from '../core/clustering/estimate-k';
 import { markClusterAsSpecies, mergeClusters, moveImages, renameClusterUndoable, rescore, splitCluster, undoLastEdit } from './cluster-edit-service';
 import { TTA_SETTING } from './embedding-space';
 import { buildImageCsv } from './export-service';
@@ -97,14 +96,9 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
       return { jobId };
     },
 
-    async 'clusters:suggest-k'({ maxK }) {
-      // Uses the embeddings of the latest run, so asking never starts a long embedding pass.
-      const run = store.latestRun();
-      if (!run) throw new Error('Cluster once first (that embeds the photos), then ask for a suggested number of clusters.');
-      const { imageIds, dims, data } = store.embeddingsForImages(run.modelId);
-      if (imageIds.length < 12) throw new Error('Import at least a dozen photos before asking for a suggested number of clusters.');
-      const estimate = await estimateK({ data, count: imageIds.length, dims }, { maxK });
-      return { k: estimate.k, eigenvalues: estimate.eigenvalues, images: imageIds.length };
+    async 'clusters:suggest-k'({ maxK, criterion = 'eigengap' }) {
+      // In the worker: the eigensolve or the K-means fits would otherwise hold up every other request.
+      return runInWorker(project, { kind: 'suggest-k', criterion, maxK }, { signal: new AbortController().signal, report: () => undefined, epoch: () => undefined });
     },
 
     async 'clusters:latest'() {

@@ -1,12 +1,13 @@
 /**
- * The work of the long jobs that run off the main thread (clustering with its embedding pass, and
- * fine-tuning), written once: a worker thread runs it in the app and the bridge, and the same function runs
+ * The work of the long jobs that run off the main thread (clustering with its embedding pass, fine-tuning,
+ * adding a model, estimating k), written once: a worker thread runs it in the app and the bridge, and the same function runs
  * in-process where no worker bundle exists (tests that import the sources).
  */
-import type { ClusterMethod, TrainingEpoch, TrainingSettings } from '../contract/api';
+import type { ClusterMethod, KCriterionName, KSuggestion, TrainingEpoch, TrainingSettings } from '../contract/api';
 import type { Progress } from '../core/util/progress';
 import { clusterProject } from './cluster-service';
 import { prepareEmbeddings } from './embedding-space';
+import { suggestK } from './k-suggestion';
 import { addModel } from './model-service';
 import type { Project } from './project';
 import { trainProject } from './train-service';
@@ -16,7 +17,8 @@ export type WorkerTask =
   | { kind: 'embed' }
   | { kind: 'cluster'; method: ClusterMethod; k: number; seed: number; restarts?: number }
   | { kind: 'train'; settings: TrainingSettings }
-  | { kind: 'model'; source: string; sha256?: string | undefined; name?: string | undefined };
+  | { kind: 'model'; source: string; sha256?: string | undefined; name?: string | undefined }
+  | { kind: 'suggest-k'; criterion: KCriterionName; maxK?: number | undefined };
 
 /** What the work reports while it runs. */
 export interface WorkHooks {
@@ -25,8 +27,16 @@ export interface WorkHooks {
   epoch(record: Omit<TrainingEpoch, 'jobId'>): void;
 }
 
-/** Runs a task on an open project; resolves to the message the user sees when it is done. */
-export async function runTask(project: Project, task: WorkerTask, hooks: WorkHooks): Promise<string> {
+/** What a task resolves to: the message the user sees when a job is done, or a computed answer. */
+export type TaskResult<T extends WorkerTask> = T extends { kind: 'suggest-k' } ? KSuggestion : string;
+
+/** Runs a task on an open project. */
+export async function runTask<T extends WorkerTask>(project: Project, task: T, hooks: WorkHooks): Promise<TaskResult<T>> {
+  return (await runAnyTask(project, task, hooks)) as TaskResult<T>;
+}
+
+async function runAnyTask(project: Project, task: WorkerTask, hooks: WorkHooks): Promise<string | KSuggestion> {
+  if (task.kind === 'suggest-k') return suggestK(project.store, { criterion: task.criterion, maxK: task.maxK, signal: hooks.signal, onProgress: hooks.report });
   if (task.kind === 'model') return addModel(task.source, { sha256: task.sha256, name: task.name, signal: hooks.signal, onProgress: hooks.report });
   if (task.kind === 'embed') {
     const { modelId, embedded } = await prepareEmbeddings(project, { signal: hooks.signal, onProgress: hooks.report });

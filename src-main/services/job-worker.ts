@@ -21,12 +21,12 @@ port.on('message', (message: { type: 'cancel' }) => {
 let project: Project | null = null;
 try {
   project = Project.open(folder, defaultModelPath, { recoverJobs: false });
-  const message = await runTask(project, task, {
+  const result = await runTask(project, task, {
     signal: controller.signal,
     report: (progress) => post({ type: 'progress', progress }),
     epoch: (record) => post({ type: 'epoch', record }),
   });
-  post({ type: 'done', message });
+  post({ type: 'done', result });
 } catch (error) {
   const cancelled = error instanceof CancelledError || controller.signal.aborted;
   post({ type: 'failed', cancelled, message: (error as Error).message, code: (error as NodeJS.ErrnoException).code ?? null });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TrainingEpoch } from '../contract/api';
 import { CancelledError, type Progress } from '../core/util/progress';
-import { runTask, type WorkerTask, type WorkHooks } from './job-work';
+import { runTask, type TaskResult, type WorkerTask, type WorkHooks } from './job-work';
 import type { Project } from './project';
 
 /** What the worker is told when it starts. */
@@ -23,7 +23,7 @@ export interface WorkerStart {
 export type WorkerMessage =
   | { type: 'progress'; progress: Progress }
   | { type: 'epoch'; record: Omit<TrainingEpoch, 'jobId'> }
-  | { type: 'done'; message: string }
+  | { type: 'done'; result: unknown }
   | { type: 'failed'; cancelled: boolean; message: string; code: string | null };
 
 /**
@@ -36,11 +36,11 @@ export function workerScript(): string | null {
   return existsSync(file) ? file : null;
 }
 
-/** Runs `task` for `project` in a worker thread (or in-process without a worker bundle); resolves to the job's message. */
-export function runInWorker(project: Project, task: WorkerTask, hooks: WorkHooks, script = workerScript()): Promise<string> {
+/** Runs `task` for `project` in a worker thread (or in-process without a worker bundle); resolves to the task's result. */
+export function runInWorker<T extends WorkerTask>(project: Project, task: T, hooks: WorkHooks, script = workerScript()): Promise<TaskResult<T>> {
   if (!script || process.env.SPECIMEN_SORTER_NO_WORKER === '1') return runTask(project, task, hooks);
   const start: WorkerStart & { task: WorkerTask } = { folder: project.folder, defaultModelPath: project.defaultModelPath, task };
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<TaskResult<T>>((resolve, reject) => {
     const worker = new Worker(script, { workerData: start });
     let settled = false;
     const settle = (action: () => void) => {
@@ -55,7 +55,7 @@ export function runInWorker(project: Project, task: WorkerTask, hooks: WorkHooks
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'progress') hooks.report(message.progress);
       else if (message.type === 'epoch') hooks.epoch(message.record);
-      else if (message.type === 'done') settle(() => resolve(message.message));
+      else if (message.type === 'done') settle(() => resolve(message.result as TaskResult<T>));
       else {
         const error = message.cancelled ? new CancelledError() : Object.assign(new Error(message.message), message.code ? { code: message.code } : {});
         settle(() => reject(error));

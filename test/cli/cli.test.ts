@@ -106,6 +106,9 @@ describe('specimen-sorter command line', () => {
     const byKmeans = await capture(['cluster-embeddings', '--input', csv, '--k', '6', '--restarts', '3', '--out', out]);
     expect(byKmeans.stdout).toMatch(/Clustered 240 vectors of 16 dimensions into 6 clusters \(kmeans\)/);
     expect(adjustedRandIndex(labels, parseCsv(readFileSync(out, 'utf8')).slice(1).map((row) => Number(row[1])))).toBe(1);
+    const bySilhouette = await capture(['cluster-embeddings', '--input', csv, '--k', 'auto', '--k-criterion', 'silhouette', '--out', out]);
+    expect(bySilhouette.stderr).toMatch(/Silhouette estimate: k = 6 \(2: /);
+    expect((await capture(['cluster-embeddings', '--input', csv, '--k', 'auto', '--k-criterion', 'vibes', '--out', out])).stderr).toMatch(/Unknown --k-criterion "vibes"/);
     // HDBSCAN finds k itself (the six blobs) and needs no --k.
     const byDensity = await capture(['cluster-embeddings', '--input', csv, '--method', 'hdbscan', '--out', out]);
     expect(byDensity.code, byDensity.stderr).toBe(0);

@@ -170,7 +170,15 @@ describe('API handlers and jobs', () => {
     expect(suggestion.images).toBe(131);
     expect(suggestion.k).toBeGreaterThanOrEqual(2);
     expect(suggestion.k).toBeLessThanOrEqual(10);
-    expect(suggestion.eigenvalues).toEqual([...suggestion.eigenvalues].sort((a, b) => a - b));
+    expect(suggestion.criterion).toBe('eigengap');
+    expect(suggestion.values).toEqual([...suggestion.values].sort((a, b) => a - b));
+    expect(suggestion.ks).toEqual(suggestion.values.map((_, index) => index + 1));
+    for (const criterion of ['silhouette', 'stability'] as const) {
+      const other = await handlers['clusters:suggest-k']({ maxK: 6, criterion });
+      expect(other).toMatchObject({ criterion, images: 131, ks: [2, 3, 4, 5, 6] });
+      expect(other.values).toHaveLength(5);
+      expect(other.values[other.ks.indexOf(other.k)]).toBe(Math.max(...other.values));
+    }
     const exported = await handlers['export:csv']({});
     expect(exported.csv).toContain('Geometridae');
   });

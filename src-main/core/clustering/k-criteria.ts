@@ -24,6 +24,8 @@ export interface KRangeOptions extends LongWorkOptions {
   minK?: number;
   /** Largest k tried; clamped below the number of images. Default 20. */
   maxK?: number;
+  /** The candidates to try instead of every k in [minK, maxK] (for a wide range, a spaced grid). */
+  ks?: number[];
   /** Seed of K-means and of the subsamples. Default 0. */
   seed?: number;
   /** K-means restarts per fit. Default 3. */
@@ -54,6 +56,11 @@ function sampleRows(count: number, size: number, seed: number): Int32Array {
 }
 
 function kRange(count: number, options: KRangeOptions): number[] {
+  if (options.ks) {
+    const ks = [...new Set(options.ks)].filter((k) => Number.isInteger(k) && k >= 2 && k < count).sort((a, b) => a - b);
+    if (ks.length === 0) throw new Error(`None of the numbers of clusters ${options.ks.join(', ')} can be tried on ${count} images.`);
+    return ks;
+  }
   const minK = Math.max(2, options.minK ?? 2);
   const maxK = Math.min(options.maxK ?? 20, count - 1);
   if (maxK < minK) throw new Error(`Cannot compare numbers of clusters from ${minK} to ${maxK} on ${count} images: choose a smaller range.`);
