@@ -11,6 +11,20 @@
  */
 export type ClusterMethod = 'kmeans' | 'spectral' | 'seeded' | 'gmm' | 'agglomerative' | 'hdbscan';
 
+/** How a number of clusters is estimated: the eigengap of the kNN graph's Laplacian, the mean silhouette of K-means, or K-means' stability across subsamples. */
+export type KCriterionName = 'eigengap' | 'silhouette' | 'stability';
+
+/** A suggested number of clusters with its evidence: the criterion's value per candidate k, for a plot. */
+export interface KSuggestion {
+  k: number;
+  criterion: KCriterionName;
+  /** Candidates, ascending; for the eigengap, 1..n (the index of each eigenvalue). */
+  ks: number[];
+  /** Eigenvalues (smallest first), mean silhouettes, or mean pairwise ARI across subsamples, per entry of `ks`. */
+  values: number[];
+  images: number;
+}
+
 /** Which images the library shows; every field narrows the set, and none means all images. */
 export interface ImageFilter {
   clusterId?: number | undefined;
@@ -205,9 +219,8 @@ export interface ApiChannels {
     reply: { jobId: string };
   };
   'clusters:suggest-k': {
-    request: { maxK?: number | undefined };
-    /** The eigengap estimate, with the normalised-Laplacian eigenvalues (smallest first) as its evidence. */
-    reply: { k: number; eigenvalues: number[]; images: number };
+    request: { maxK?: number | undefined; criterion?: KCriterionName | undefined };
+    reply: KSuggestion;
   };
   'clusters:latest': { request: Record<string, never>; reply: { run: ClusterRunInfo | null; clusters: ClusterCard[] } };
   'clusters:rename': { request: { runId: number; clusterId: number; name: string }; reply: { name: string } };
