@@ -37,7 +37,9 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
       tta: z.boolean().optional(),
     })
     .strict(),
-  'clusters:suggest-k': z.object({ maxK: z.number().int().min(3).max(500).optional() }).strict(),
+  'clusters:suggest-k': z
+    .object({ maxK: z.number().int().min(3).max(500).optional(), criterion: z.enum(['eigengap', 'silhouette', 'stability']).optional() })
+    .strict(),
   'clusters:latest': empty,
   'clusters:rename': z
     .object({ runId: z.number().int().min(1), clusterId: z.number().int().min(1), name: z.string().max(200) })
