@@ -112,4 +112,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX labels_species ON labels (species_id);
   CREATE INDEX images_status ON images (status, id);
   `,
+  // 5: "is this photo embedded by model m?" without reading the vectors: the table's own b-tree holds each
+  // 5 KB vector in its rows, so counting 50,000 embedded photos through it took 3-4 s; this index is keys only.
+  `
+  CREATE INDEX embeddings_model ON embeddings (model_id, sha256);
+  `,
 ];

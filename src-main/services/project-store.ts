@@ -142,11 +142,14 @@ export class ProjectStore {
       .get() as { imageCount: number; failedCount: number; labeledCount: number; speciesCount: number };
   }
 
-  /** Number of readable images with an embedding from `modelId`. */
+  /**
+   * Number of readable images with an embedding from `modelId`. INDEXED BY, here and below: the planner
+   * picks the primary key, whose rows carry the vectors, and that is 10x slower at 50,000 photos.
+   */
   embeddedCount(modelId: string): number {
     return this.database
       .prepare(`SELECT count(*) FROM images i WHERE i.status = 'ok'
-        AND EXISTS (SELECT 1 FROM embeddings e WHERE e.sha256 = i.sha256 AND e.model_id = ?)`)
+        AND EXISTS (SELECT 1 FROM embeddings e INDEXED BY embeddings_model WHERE e.model_id = ? AND e.sha256 = i.sha256)`)
       .pluck()
       .get(modelId) as number;
   }
@@ -155,7 +158,7 @@ export class ProjectStore {
   imagesMissingEmbedding(modelId: string): { path: string; sha256: string }[] {
     return this.database
       .prepare(`SELECT min(path) AS path, sha256 FROM images i WHERE status = 'ok'
-        AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.sha256 = i.sha256 AND e.model_id = ?)
+        AND NOT EXISTS (SELECT 1 FROM embeddings e INDEXED BY embeddings_model WHERE e.model_id = ? AND e.sha256 = i.sha256)
         GROUP BY sha256 ORDER BY min(id)`)
       .all(modelId) as { path: string; sha256: string }[];
   }
