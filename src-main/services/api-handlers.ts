@@ -14,6 +14,7 @@ import { mapPoints } from './map-service';
 import { listProjectModels, useModel } from './model-service';
 import type { Project } from './project';
 import { defaultClusterName } from './project-store';
+import type { WorkHooks } from './job-work';
 import { runInWorker } from './worker-host';
 
 /** One async function per channel. */
@@ -23,6 +24,11 @@ export type ApiHandlers = { [C in Channel]: (request: RequestOf<C>) => Promise<R
 export interface Platform {
   /** Opens a folder dialog; absent where there is none (the browser). */
   pickFolder?: () => Promise<string | null>;
+}
+
+/** Hooks for worker work that answers a request rather than running as a job: no progress, no cancel. */
+function answerHooks(): WorkHooks {
+  return { signal: new AbortController().signal, report: () => undefined, epoch: () => undefined };
 }
 
 /** Builds the handlers for a project. */
@@ -56,7 +62,10 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
     },
 
     async 'map:points'({ method, seed }) {
-      return mapPoints(project, { method: method ?? 'pca', seed: seed ?? 0 });
+      // The projection (seconds at 50,000 photos) is computed in the worker; the cache and labels stay here.
+      return mapPoints(project, { method: method ?? 'pca', seed: seed ?? 0 }, (modelId, projectionSeed) =>
+        runInWorker(project, { kind: 'projection', modelId, seed: projectionSeed }, answerHooks()),
+      );
     },
 
     async 'evaluate:confusion'() {
@@ -98,7 +107,7 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
 
     async 'clusters:suggest-k'({ maxK, criterion = 'eigengap' }) {
       // In the worker: the eigensolve or the K-means fits would otherwise hold up every other request.
-      return runInWorker(project, { kind: 'suggest-k', criterion, maxK }, { signal: new AbortController().signal, report: () => undefined, epoch: () => undefined });
+      return runInWorker(project, { kind: 'suggest-k', criterion, maxK }, answerHooks());
     },
 
     async 'clusters:latest'() {

@@ -8,6 +8,7 @@ import type { Progress } from '../core/util/progress';
 import { clusterProject } from './cluster-service';
 import { prepareEmbeddings } from './embedding-space';
 import { suggestK } from './k-suggestion';
+import { computeProjection, type Projection } from './map-service';
 import { addModel } from './model-service';
 import type { Project } from './project';
 import { trainProject } from './train-service';
@@ -18,7 +19,8 @@ export type WorkerTask =
   | { kind: 'cluster'; method: ClusterMethod; k: number; seed: number; restarts?: number }
   | { kind: 'train'; settings: TrainingSettings }
   | { kind: 'model'; source: string; sha256?: string | undefined; name?: string | undefined }
-  | { kind: 'suggest-k'; criterion: KCriterionName; maxK?: number | undefined };
+  | { kind: 'suggest-k'; criterion: KCriterionName; maxK?: number | undefined }
+  | { kind: 'projection'; modelId: string; seed: number };
 
 /** What the work reports while it runs. */
 export interface WorkHooks {
@@ -28,14 +30,15 @@ export interface WorkHooks {
 }
 
 /** What a task resolves to: the message the user sees when a job is done, or a computed answer. */
-export type TaskResult<T extends WorkerTask> = T extends { kind: 'suggest-k' } ? KSuggestion : string;
+export type TaskResult<T extends WorkerTask> = T extends { kind: 'suggest-k' } ? KSuggestion : T extends { kind: 'projection' } ? Projection : string;
 
 /** Runs a task on an open project. */
 export async function runTask<T extends WorkerTask>(project: Project, task: T, hooks: WorkHooks): Promise<TaskResult<T>> {
   return (await runAnyTask(project, task, hooks)) as TaskResult<T>;
 }
 
-async function runAnyTask(project: Project, task: WorkerTask, hooks: WorkHooks): Promise<string | KSuggestion> {
+async function runAnyTask(project: Project, task: WorkerTask, hooks: WorkHooks): Promise<string | KSuggestion | Projection> {
+  if (task.kind === 'projection') return computeProjection(project.store, task.modelId, task.seed);
   if (task.kind === 'suggest-k') return suggestK(project.store, { criterion: task.criterion, maxK: task.maxK, signal: hooks.signal, onProgress: hooks.report });
   if (task.kind === 'model') return addModel(task.source, { sha256: task.sha256, name: task.name, signal: hooks.signal, onProgress: hooks.report });
   if (task.kind === 'embed') {

@@ -7,11 +7,28 @@
 import type { MapPoints } from '../contract/api';
 import { sampledPrincipalComponents } from '../core/projection/sampled-pca';
 import type { Project } from './project';
+import type { ProjectStore } from './project-store';
 
-interface Projection {
+/** The 2-D coordinates of every embedded image of a model. */
+export interface Projection {
   imageIds: number[];
   x: number[];
   y: number[];
+}
+
+/** Computes a projection; the app passes one that runs in the job worker (see api-handlers.ts). */
+export type ProjectionCompute = (modelId: string, seed: number) => Promise<Projection>;
+
+/** Projects the embeddings of `modelId` to 2-D by PCA (axes from a seeded sample of at most 5,000). */
+export function computeProjection(store: ProjectStore, modelId: string, seed: number): Projection {
+  const { imageIds, dims, data } = store.embeddingsForImages(modelId);
+  if (imageIds.length === 0) throw new Error('No photo of the latest clustering run has an embedding any more; cluster again.');
+  const { coordinates } = sampledPrincipalComponents({ data, count: imageIds.length, dims }, { components: 2, seed });
+  return {
+    imageIds,
+    x: Array.from({ length: imageIds.length }, (_, row) => coordinates[row * 2]!),
+    y: Array.from({ length: imageIds.length }, (_, row) => coordinates[row * 2 + 1]!),
+  };
 }
 
 /** Projections kept per project; a few, newest last, so switching models does not grow memory without bound. */
@@ -24,7 +41,11 @@ const cache = new WeakMap<Project, Map<string, Projection>>();
  *
  * await mapPoints(project, { method: 'pca', seed: 0 }) // { method: 'pca', modelId, imageIds: [1, 2, ...], fileNames: ['a.jpg', ...], x, y, clusterIds: [3, 1, ...], species: ['Aglia tau', null, ...] }
  */
-export async function mapPoints(project: Project, options: { method: 'pca' | 'umap'; seed: number }): Promise<MapPoints> {
+export async function mapPoints(
+  project: Project,
+  options: { method: 'pca' | 'umap'; seed: number },
+  compute: ProjectionCompute = async (modelId, seed) => computeProjection(project.store, modelId, seed),
+): Promise<MapPoints> {
   const { store } = project;
   const run = store.latestRun();
   if (!run) throw new Error('Cluster the photos first: clustering embeds them, and the map draws those embeddings.');
@@ -41,14 +62,7 @@ export async function mapPoints(project: Project, options: { method: 'pca' | 'um
   if (!projections) cache.set(project, (projections = new Map()));
   let projection = projections.get(key);
   if (!projection) {
-    const { imageIds, dims, data } = store.embeddingsForImages(run.modelId);
-    if (imageIds.length === 0) throw new Error('No photo of the latest clustering run has an embedding any more; cluster again.');
-    const { coordinates } = sampledPrincipalComponents({ data, count: imageIds.length, dims }, { components: 2, seed: options.seed });
-    projection = {
-      imageIds,
-      x: Array.from({ length: imageIds.length }, (_, row) => coordinates[row * 2]!),
-      y: Array.from({ length: imageIds.length }, (_, row) => coordinates[row * 2 + 1]!),
-    };
+    projection = await compute(run.modelId, options.seed);
     projections.set(key, projection);
     while (projections.size > MAX_CACHED_PROJECTIONS) projections.delete(projections.keys().next().value!);
   } else {
