@@ -1,85 +1,26 @@
 // End to end: Playwright drives Debian Chromium through the local bridge as a user would: import a folder
 // of real moth photos, cluster, rename a cluster, export the CSV and read it back, cancel a long import.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { test } from 'node:test';
+import { importFolder, linkSpecies, moths, outputFolder, screenshot, speciesFiles, tfjsModel, useApp, waitUntil } from './harness.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shared = path.resolve(root, '..', 'shared');
-const moths = path.join(shared, 'data', 'eu_moths');
-const model = path.join(shared, 'models', 'tm-mobilenetv2-0.35');
-const outputFolder = path.join(root, 'test-output', 'e2e');
 const species = ['aglia_tau', 'acronicta_psi', 'abrostola_triplasia', 'arctia_caja'];
-
-let temporary;
-let bridge;
-let browser;
 let page;
-
-async function waitUntil(condition, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('Timed out waiting for the screen to change');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function startBridge(projectFolder) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'out', 'node', 'bridge.js'), '--project', projectFolder, '--model', model], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(output);
-      if (match) resolve({ child, url: match[1] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`bridge exited with ${code}: ${output}`)));
-  });
-}
-
-before(async () => {
-  mkdirSync(outputFolder, { recursive: true });
-  temporary = mkdtempSync(path.join(os.tmpdir(), 'specimen-e2e-'));
+let subset;
+useApp({ model: tfjsModel }, (app) => {
+  ({ page } = app);
   // A small subset of EU Moths, linked (not copied) from ../shared.
-  const subset = path.join(temporary, 'light trap, night 1');
-  mkdirSync(subset);
-  for (const name of species) symlinkSync(path.join(moths, name), path.join(subset, name));
-  bridge = await startBridge(path.join(temporary, 'project'));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 950 } });
-  page = await context.newPage();
-  page.on('pageerror', (error) => console.error('page error:', error));
-  await page.goto(bridge.url);
-});
-
-after(async () => {
-  await browser?.close();
-  bridge?.child.kill('SIGTERM');
-  if (temporary) rmSync(temporary, { recursive: true, force: true });
+  subset = linkSpecies(path.join(app.temporary, 'light trap, night 1'), species);
 });
 
 test('import a folder, cluster, rename, export and read the CSV back', async () => {
-  const subset = path.join(temporary, 'light trap, night 1');
-  const expectedFiles = species.flatMap((name) => readdirSync(path.join(moths, name)));
-
-  await page.getByRole('textbox', { name: 'Folder path' }).fill(subset);
-  await page.getByRole('button', { name: 'Import folder' }).click();
-  await page.getByText(`Imported ${expectedFiles.length} images.`).waitFor({ timeout: 60_000 });
+  const expectedFiles = speciesFiles(species);
+  await importFolder(page, subset, expectedFiles.length);
 
   await page.getByRole('tab', { name: /Gallery/ }).click();
-  const firstFile = readdirSync(path.join(moths, species[0]))[0];
+  const firstFile = speciesFiles([species[0]])[0];
   const thumbnail = page.getByRole('img', { name: firstFile, exact: true });
   await thumbnail.waitFor();
   const decoded = await thumbnail.evaluate(
@@ -91,7 +32,7 @@ test('import a folder, cluster, rename, export and read the CSV back', async () 
       }),
   );
   assert.ok(decoded, 'thumbnail decoded');
-  await page.screenshot({ path: path.join(outputFolder, 'gallery.png') });
+  await screenshot(page, 'gallery.png');
 
   await page.getByRole('tab', { name: /Clusters/ }).click();
   const clusterCount = page.getByRole('spinbutton', { name: 'Number of clusters' });
@@ -117,7 +58,7 @@ test('import a folder, cluster, rename, export and read the CSV back', async () 
   await page.reload();
   await page.getByRole('textbox', { name: 'Cluster name' }).first().waitFor();
   assert.equal(await page.getByRole('textbox', { name: 'Cluster name' }).first().inputValue(), 'Night 1, "group A"', 'rename is saved');
-  await page.screenshot({ path: path.join(outputFolder, 'clusters.png'), fullPage: false });
+  await screenshot(page, 'clusters.png', { fullPage: false });
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
   const csvPath = path.join(outputFolder, download.suggestedFilename());
@@ -138,7 +79,7 @@ test('fine-tune on the labeled species, then merge, split and undo clusters', as
   await page.getByRole('button', { name: 'Train' }).click();
   await page.getByText(/Fine-tuned on 4 species/).waitFor({ timeout: 120_000 });
   await page.getByRole('img', { name: /Training curves/ }).waitFor();
-  await page.screenshot({ path: path.join(outputFolder, 'train.png'), fullPage: true });
+  await screenshot(page, 'train.png', { fullPage: true });
 
   await page.getByRole('button', { name: 'Cluster' }).click();
   await page.getByText(/Made 4 clusters of 44 images/).waitFor({ timeout: 120_000 });
@@ -157,7 +98,7 @@ test('fine-tune on the labeled species, then merge, split and undo clusters', as
   await page.getByRole('button', { name: 'Split' }).first().click();
   await page.getByText(/Split cluster \d+ into clusters/).waitFor();
   assert.equal(await names.count(), 4);
-  await page.screenshot({ path: path.join(outputFolder, 'clusters-edited.png') });
+  await screenshot(page, 'clusters-edited.png');
 
   await page.getByRole('button', { name: 'Undo' }).click();
   await page.getByText(/Undid: Split cluster/).waitFor();
@@ -188,7 +129,7 @@ test('label photos with number keys, add a species, undo with Ctrl+Z', async () 
   await page.keyboard.press('5');
   await page.getByText('Labeled as Mystery moth: 1 image. Undo with Ctrl+Z.').waitFor();
   assert.match(await labels.nth(1).innerText(), /^Mystery moth ✓/);
-  await page.screenshot({ path: path.join(outputFolder, 'label.png') });
+  await screenshot(page, 'label.png');
 
   await page.keyboard.press('Control+z');
   await waitUntil(async () => !(await labels.nth(1).innerText()).startsWith('Mystery moth'));

@@ -3,50 +3,20 @@
 // photos are labeled with number keys, filtered by species, opened in the viewer and zoomed, labels come from
 // a CSV, and a 50,000-photo library scrolls with only the visible rows in the page.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { chromium } from 'playwright-core';
+import { copySpecies, createProject, screenshot, useApp, waitUntil } from './harness.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const moths = path.join(root, '..', 'shared', 'data', 'eu_moths');
-const outputFolder = path.join(root, 'test-output', 'e2e');
 const species = ['aglia_tau', 'arctia_caja', 'acronicta_psi'];
-
-let temporary;
-let dropped;
-let bridges = [];
-let browser;
 let page;
-
-function startBridge(projectFolder) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'out', 'node', 'bridge.js'), '--project', projectFolder], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(output);
-      if (match) resolve({ child, url: match[1] });
-    });
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`bridge exited with ${code}: ${output}`)));
-  }).then((bridge) => {
-    bridges.push(bridge);
-    return bridge;
-  });
-}
-
-async function waitUntil(condition, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('Timed out waiting for the screen to change');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+let dropped;
+const app = useApp({ prefix: 'specimen-library-e2e-' }, () => {
+  ({ page } = app);
+  // Copies (not links), so the browser reads them as it would a folder on disk.
+  dropped = copySpecies(path.join(app.temporary, 'night 2'), species);
+});
 
 // A drop as the operating system makes it: Chromium builds real file-system entries for the dropped path.
 async function dropFolder(folder) {
@@ -55,36 +25,10 @@ async function dropFolder(folder) {
   await cdp.send('Input.dispatchDragEvent', { type: 'dragEnter', x: 700, y: 450, data });
   await cdp.send('Input.dispatchDragEvent', { type: 'dragOver', x: 710, y: 460, data });
   await page.getByRole('region', { name: 'Drop target' }).waitFor();
-  await page.screenshot({ path: path.join(outputFolder, 'drop.png') });
+  await screenshot(page, 'drop.png');
   await cdp.send('Input.dispatchDragEvent', { type: 'drop', x: 710, y: 460, data });
   await cdp.detach();
 }
-
-before(async () => {
-  mkdirSync(outputFolder, { recursive: true });
-  temporary = mkdtempSync(path.join(os.tmpdir(), 'specimen-library-e2e-'));
-  // Copies (not links), so the browser reads them as it would a folder on disk.
-  dropped = path.join(temporary, 'night 2');
-  for (const name of species) {
-    mkdirSync(path.join(dropped, name), { recursive: true });
-    for (const file of readdirSync(path.join(moths, name))) copyFileSync(path.join(moths, name, file), path.join(dropped, name, file));
-  }
-  const bridge = await startBridge(path.join(temporary, 'project'));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 950 } });
-  page = await context.newPage();
-  page.on('pageerror', (error) => console.error('page error:', error));
-  await page.goto(bridge.url);
-});
-
-after(async () => {
-  await browser?.close();
-  for (const bridge of bridges) bridge.child.kill('SIGTERM');
-  if (temporary) rmSync(temporary, { recursive: true, force: true });
-});
 
 test('drop a folder, label with number keys, filter, view and zoom, import labels from a CSV', async () => {
   const counts = Object.fromEntries(species.map((name) => [name, readdirSync(path.join(dropped, name)).length]));
@@ -155,7 +99,7 @@ test('drop a folder, label with number keys, filter, view and zoom, import label
   await page.mouse.move(box.x + box.width / 2 - 120, box.y + box.height / 2 - 60, { steps: 4 });
   await page.mouse.up();
   assert.notEqual(await transform(), beforePan, 'dragging pans');
-  await page.screenshot({ path: path.join(outputFolder, 'viewer.png') });
+  await screenshot(page, 'viewer.png');
   await viewer.getByRole('button', { name: 'Fit' }).click();
   assert.equal(await zoomLevel(), fitted);
   await page.keyboard.press('ArrowRight');
@@ -165,7 +109,7 @@ test('drop a folder, label with number keys, filter, view and zoom, import label
 
   // Labels from a CSV: preview, then apply.
   const photoNames = readdirSync(path.join(dropped, species[0])).slice(0, 2);
-  const csvFile = path.join(temporary, 'labels.csv');
+  const csvFile = path.join(app.temporary, 'labels.csv');
   writeFileSync(csvFile, ['file_name,species', ...photoNames.map((name) => `${name},Csv moth`), 'no-such-photo.jpg,Csv moth'].join('\n'));
   await page.getByLabel('Import labels CSV').setInputFiles(csvFile);
   const preview = page.getByRole('region', { name: 'Labels CSV preview' });
@@ -190,15 +134,12 @@ test('drop a folder, label with number keys, filter, view and zoom, import label
   await page.getByRole('tab', { name: /Gallery/ }).click();
   assert.equal(await page.getByRole('textbox', { name: 'Colour of Lab moth' }).inputValue(), '#cc3311', 'the colour is stored');
   await page.getByRole('grid', { name: 'Photos' }).getByRole('img').first().waitFor();
-  await page.screenshot({ path: path.join(outputFolder, 'library.png') });
+  await screenshot(page, 'library.png');
 });
 
 test('a library of 50,000 photos keeps only the visible rows in the page and scrolls to its end', async () => {
   // A project whose 50,000 rows share one photo: the grid, not the import, is under test here.
-  const projectFolder = path.join(temporary, 'big');
-  const first = await startBridge(projectFolder);
-  first.child.kill('SIGTERM');
-  await new Promise((resolve) => first.child.once('exit', resolve));
+  const projectFolder = await createProject(path.join(app.temporary, 'big'));
   const photo = path.join(dropped, species[0], readdirSync(path.join(dropped, species[0]))[0]);
   const sha256 = 'f'.repeat(64);
   copyFileSync(photo, path.join(projectFolder, 'thumbnails', `${sha256}.jpg`));
@@ -210,7 +151,7 @@ test('a library of 50,000 photos keeps only the visible rows in the page and scr
     for (let index = 0; index < 50_000; index++) insert.run(`/big/moth-${String(index).padStart(5, '0')}.jpg`, `moth-${String(index).padStart(5, '0')}.jpg`, sha256);
   })();
   database.close();
-  const big = await startBridge(projectFolder);
+  const big = await app.startBridge(projectFolder);
   await page.goto(big.url);
   await page.getByRole('tab', { name: /Gallery/ }).click();
   const grid = page.getByRole('grid', { name: 'Photos' });
@@ -234,5 +175,5 @@ test('a library of 50,000 photos keeps only the visible rows in the page and scr
   await page.getByRole('searchbox', { name: 'File name' }).fill('MOTH-4999');
   await page.getByText('10 photos of 50000', { exact: true }).waitFor();
   assert.deepEqual(await page.locator('.cell .name').allInnerTexts(), Array.from({ length: 10 }, (_, index) => `moth-4999${index}.jpg`));
-  await page.screenshot({ path: path.join(outputFolder, 'library-50k.png') });
+  await screenshot(page, 'library-50k.png');
 });

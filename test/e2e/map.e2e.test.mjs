@@ -2,82 +2,22 @@
 // lasso photos with the mouse (Shift-drag), label them and move them to a new cluster, and check what the
 // screen and the API then say.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { test } from 'node:test';
+import { importFolder, linkSpecies, screenshot, tfjsModel, useApp } from './harness.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shared = path.resolve(root, '..', 'shared');
-const moths = path.join(shared, 'data', 'eu_moths');
-const model = path.join(shared, 'models', 'tm-mobilenetv2-0.35');
-const outputFolder = path.join(root, 'test-output', 'e2e');
 const species = ['aglia_tau', 'acronicta_psi', 'abrostola_triplasia', 'arctia_caja'];
-
-let temporary;
-let bridge;
-let browser;
 let page;
-
-function startBridge(projectFolder) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'out', 'node', 'bridge.js'), '--project', projectFolder, '--model', model], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)\/\?token=([0-9a-f]+)/.exec(output);
-      if (match) resolve({ child, url: `${match[1]}/?token=${match[2]}`, origin: match[1], token: match[2] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`bridge exited with ${code}: ${output}`)));
-  });
-}
-
-/** Calls a contract channel the way the renderer does. */
-async function invoke(channel, request = {}) {
-  const response = await fetch(`${bridge.origin}/api/${channel}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-specimen-token': bridge.token },
-    body: JSON.stringify(request),
-  });
-  const envelope = await response.json();
-  if (!envelope.ok) throw new Error(envelope.error);
-  return envelope.value;
-}
-
-before(async () => {
-  mkdirSync(outputFolder, { recursive: true });
-  temporary = mkdtempSync(path.join(os.tmpdir(), 'specimen-e2e-map-'));
-  const subset = path.join(temporary, 'light trap, night 2');
-  mkdirSync(subset);
-  for (const name of species) symlinkSync(path.join(moths, name), path.join(subset, name));
-  bridge = await startBridge(path.join(temporary, 'project'));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 950 } });
-  page = await context.newPage();
-  page.on('pageerror', (error) => console.error('page error:', error));
-  await page.goto(bridge.url);
-});
-
-after(async () => {
-  await browser?.close();
-  bridge?.child.kill('SIGTERM');
-  if (temporary) rmSync(temporary, { recursive: true, force: true });
+let subset;
+let invoke;
+useApp({ prefix: 'specimen-e2e-map-', model: tfjsModel }, (app) => {
+  ({ page } = app);
+  ({ invoke } = app.bridge);
+  subset = linkSpecies(path.join(app.temporary, 'light trap, night 2'), species);
 });
 
 test('the map asks for clustering first, then shows, selects, labels and moves photos', async () => {
-  await page.getByRole('textbox', { name: 'Folder path' }).fill(path.join(temporary, 'light trap, night 2'));
-  await page.getByRole('button', { name: 'Import folder' }).click();
-  await page.getByText('Imported 44 images.').waitFor({ timeout: 60_000 });
+  await importFolder(page, subset, 44);
 
   await page.getByRole('tab', { name: 'Map' }).click();
   await page.getByText(/Cluster the photos first/).waitFor();
@@ -148,7 +88,7 @@ test('the map asks for clustering first, then shows, selects, labels and moves p
 
   await page.getByRole('combobox', { name: 'Colour by' }).selectOption('species');
   await page.getByRole('list', { name: 'Legend' }).getByText('Map moth').waitFor();
-  await page.screenshot({ path: path.join(outputFolder, 'map.png') });
+  await screenshot(page, 'map.png');
 
   await page.getByRole('combobox', { name: 'Move to' }).selectOption('new');
   await page.getByRole('button', { name: 'Move', exact: true }).click();

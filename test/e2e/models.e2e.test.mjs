@@ -1,22 +1,18 @@
 // End to end: the Model panel. Add a model from a URL served on 127.0.0.1 and from a file path, switch the
 // project to it, cluster with it, and switch back to the bundled default.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { launchBrowser, linkSpecies, onnxModel, openApp, outputFolder, startBridge, temporaryFolder } from './harness.mjs';
+import { after, test } from 'node:test';
+import { importFolder, linkSpecies, onnxModel, screenshot, useApp } from './harness.mjs';
 
-let temporary;
 let server;
 let base;
-let bridge;
-let browser;
 let page;
-let errors;
-
-before(async () => {
-  temporary = temporaryFolder();
+// No model: the project starts on the bundled default; models are added to a fresh app data folder.
+const app = useApp({ env: (temporary) => ({ SPECIMEN_SORTER_DATA: path.join(temporary, 'app data') }) }, async () => {
+  ({ page } = app);
   const bytes = readFileSync(onnxModel);
   server = http.createServer((request, response) => {
     if (request.url !== '/zoo/mobilenet.onnx') return response.writeHead(404).end();
@@ -24,18 +20,9 @@ before(async () => {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${server.address().port}`;
-  // No --model: the project starts on the bundled default; models are added to a fresh app data folder.
-  bridge = await startBridge(path.join(temporary, 'project'), { env: { SPECIMEN_SORTER_DATA: path.join(temporary, 'app data') } });
-  browser = await launchBrowser();
-  ({ page, errors } = await openApp(browser, bridge.url));
 });
 
-after(async () => {
-  await browser?.close();
-  bridge?.child.kill('SIGTERM');
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-  if (temporary) rmSync(temporary, { recursive: true, force: true });
-});
+after(() => new Promise((resolve) => (server ? server.close(resolve) : resolve())));
 
 test('add a model from a URL and from a file, cluster with it, switch back', async () => {
   const chooser = page.getByRole('combobox', { name: 'Image model' });
@@ -55,19 +42,17 @@ test('add a model from a URL and from a file, cluster with it, switch back', asy
   await chooser.selectOption({ label: 'mobilenet.onnx (onnx)' });
   await page.getByText(/Now using mobilenet\.onnx/).waitFor();
 
-  await page.getByRole('textbox', { name: 'Folder path' }).fill(linkSpecies(path.join(temporary, 'night'), ['aglia_tau', 'arctia_caja']));
-  await page.getByRole('button', { name: 'Import folder' }).click();
-  await page.getByText(/Imported 22 images/).waitFor({ timeout: 60_000 });
+  await importFolder(page, linkSpecies(path.join(app.temporary, 'night'), ['aglia_tau', 'arctia_caja']), 22);
   await page.getByRole('spinbutton', { name: 'Number of clusters' }).fill('2');
   await page.getByRole('button', { name: 'Cluster', exact: true }).click();
   await page.getByText(/Made 2 clusters of 22 images \(22 newly embedded\)/).waitFor({ timeout: 120_000 });
-  await page.screenshot({ path: path.join(outputFolder, 'models.png') });
+  await screenshot(page, 'models.png');
 
   // Switching back embeds with the bundled model (its own cache), and the error for a bad path says what to do.
   await chooser.selectOption({ label: 'tm-mobilenetv2-0.35 (bundled) (tfjs)' });
   await page.getByText(/Now using tm-mobilenetv2-0\.35/).waitFor();
-  await source.fill(path.join(temporary, 'no such model.onnx'));
+  await source.fill(path.join(app.temporary, 'no such model.onnx'));
   await page.getByRole('button', { name: 'Add model' }).click();
   await page.getByRole('alert').filter({ hasText: /no such model\.onnx/ }).waitFor({ timeout: 30_000 });
-  assert.deepEqual(errors, []);
+  assert.deepEqual(app.errors, []);
 });

@@ -3,44 +3,19 @@
 // before / after, merge two cards by dragging one onto the other with the mouse, undo, move picked photos,
 // mark a cluster as a species with the keyboard, and read the Evaluate tab (scores, heatmap, runs).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { test } from 'node:test';
+import { importFolder, linkSpecies, screenshot, speciesFiles, tfjsModel, useApp } from './harness.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shared = path.resolve(root, '..', 'shared');
-const moths = path.join(shared, 'data', 'eu_moths');
-const model = path.join(shared, 'models', 'tm-mobilenetv2-0.35');
-const outputFolder = path.join(root, 'test-output', 'e2e');
 // Six species of 11 photos each: enough (shot 5 + query 6) to train, and 6 lets training hold 2 out for validation.
 const species = ['aglia_tau', 'acronicta_psi', 'abrostola_triplasia', 'arctia_caja', 'xestia_baja', 'xanthorhoe_montanata'];
-
-let temporary;
-let bridge;
-let browser;
+const imageCount = speciesFiles(species).length;
 let page;
-let imageCount = 0;
-
-function startBridge(projectFolder) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'out', 'node', 'bridge.js'), '--project', projectFolder, '--model', model], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(output);
-      if (match) resolve({ child, url: match[1] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`bridge exited with ${code}: ${output}`)));
-  });
-}
+let trap;
+useApp({ prefix: 'specimen-review-', model: tfjsModel }, (app) => {
+  ({ page } = app);
+  trap = linkSpecies(path.join(app.temporary, 'trap'), species);
+});
 
 const cards = () => page.getByRole('list', { name: 'Clusters' }).getByRole('listitem');
 const sizes = async () => (await page.locator('.card .size').allInnerTexts()).map(Number);
@@ -57,43 +32,15 @@ async function dragCardOnto(from, to) {
   await page.mouse.move(end.x + end.width / 2, end.y + end.height / 2, { steps: 12 });
   await target.getByText(/^Drop to merge into /).waitFor();
   assert.match(await target.getAttribute('class'), /drop-target/, 'the card under the pointer is marked as the drop target');
-  await page.screenshot({ path: path.join(outputFolder, 'clusters.png') });
+  await screenshot(page, 'review-clusters.png');
   await page.mouse.up();
 }
-
-before(async () => {
-  mkdirSync(outputFolder, { recursive: true });
-  temporary = mkdtempSync(path.join(os.tmpdir(), 'specimen-review-'));
-  const subset = path.join(temporary, 'trap');
-  mkdirSync(subset);
-  for (const name of species) {
-    symlinkSync(path.join(moths, name), path.join(subset, name));
-    imageCount += readdirSync(path.join(moths, name)).length;
-  }
-  bridge = await startBridge(path.join(temporary, 'project'));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 950 } });
-  page = await context.newPage();
-  page.on('pageerror', (error) => console.error('page error:', error));
-  await page.goto(bridge.url);
-});
-
-after(async () => {
-  await browser?.close();
-  bridge?.child.kill('SIGTERM');
-  if (temporary) rmSync(temporary, { recursive: true, force: true });
-});
 
 test('import labeled photos, cluster, fine-tune with live curves, cluster again and compare', async () => {
   await page.getByRole('tab', { name: 'Evaluate' }).click();
   await page.getByText(/Nothing to evaluate yet/).waitFor();
 
-  await page.getByRole('textbox', { name: 'Folder path' }).fill(path.join(temporary, 'trap'));
-  await page.getByRole('button', { name: 'Import folder' }).click();
-  await page.getByText(`Imported ${imageCount} images.`).waitFor({ timeout: 60_000 });
+  await importFolder(page, trap, imageCount);
   await page.getByRole('tab', { name: /Clusters/ }).click();
   assert.equal(await page.getByRole('spinbutton', { name: 'Number of clusters' }).inputValue(), '6');
   await page.getByRole('button', { name: 'Cluster', exact: true }).click();
@@ -137,7 +84,7 @@ test('import labeled photos, cluster, fine-tune with live curves, cluster again 
   const ariRow = comparison.getByRole('row', { name: /^ARI/ });
   assert.match(await ariRow.innerText(), /ARI\s+-?\d\.\d{3}\s+-?\d\.\d{3}\s+[+−]\d\.\d{3}/);
   assert.match(await comparison.locator('xpath=..').innerText(), /Before: run 1 \(K-means, k = 6, frozen.*After: run 2 \(K-means, k = 6, fine-tuned \(adapter 1\)\)/s);
-  await page.screenshot({ path: path.join(outputFolder, 'train.png'), fullPage: true });
+  await screenshot(page, 'review-train.png', { fullPage: true });
 });
 
 test('merge two cards by dragging one onto the other, undo, and move picked photos', async () => {
@@ -226,7 +173,7 @@ test('mark a cluster as a species with the keyboard, read the Evaluate tab, undo
   assert.equal(await runs.getByRole('row').count(), 3, 'a header and two runs');
   assert.match(await runs.getByRole('row').nth(1).innerText(), /^2 \(latest\).*K-means\s+6\s+fine-tuned \(adapter 1\)/s);
   await page.getByRole('region', { name: 'Before and after fine-tuning' }).waitFor();
-  await page.screenshot({ path: path.join(outputFolder, 'evaluate.png'), fullPage: true });
+  await screenshot(page, 'evaluate.png', { fullPage: true });
 
   await page.getByRole('tab', { name: /Clusters/ }).click();
   await page.keyboard.press('Control+z');
