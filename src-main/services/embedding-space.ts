@@ -61,16 +61,9 @@ export async function prepareEmbeddings(project: Project, options: LongWorkOptio
   const checkpoint = checkpointText ? project.store.checkpoint(Number(checkpointText)) : null;
   const useAdapter = checkpoint !== null && checkpoint.modelId === backbone.id;
   const useFlip = useAdapter || ttaEnabled(project.store);
-  const plain = await embedMissing(project.store, backbone, {
-    signal,
-    onProgress: (progress) => onProgress?.({ fraction: progress.fraction * (useFlip ? 0.5 : 1), message: progress.message }),
-  });
+  // One decode per photo gives both views when the mirrored one is needed too.
+  const plain = await embedMissing(project.store, backbone, { signal, onProgress, withMirror: useFlip });
   if (!useFlip) return { modelId: backbone.id, embedded: plain.embedded };
-  await embedMissing(project.store, backbone, {
-    signal,
-    variant: 'flip',
-    onProgress: (progress) => onProgress?.({ fraction: 0.5 + progress.fraction * 0.5, message: `Mirrored views: ${progress.message}` }),
-  });
   const modelId = useAdapter ? adapterModelId(backbone.id, checkpoint.id) : ttaModelId(backbone.id);
   const missing = new Set(project.store.imagesMissingEmbedding(modelId).map((row) => row.sha256));
   if (missing.size > 0) {

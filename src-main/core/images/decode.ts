@@ -218,20 +218,49 @@ async function describeDecodeError(error: Error, bytes: Buffer, filePath: string
  * Decodes an image into a float32 model input of `size` x `size` x 3, normalised per `preprocessing`.
  * EXIF orientation is applied; big JPEGs are shrunk while decoding.
  */
-export async function decodeForModel(filePath: string, preprocessing: PixelPreprocessing, flip = false): Promise<Float32Array> {
+export async function decodeForModel(filePath: string, preprocessing: PixelPreprocessing): Promise<Float32Array> {
   const { size } = preprocessing;
-  let pipeline = sharp(filePath, { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
+  const { data, info } = await sharp(filePath, { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
     .rotate()
     .resize(size, size, { fit: preprocessing.resize, position: 'centre', kernel: 'lanczos3' })
     .flatten({ background: '#ffffff' })
     .toColourspace('srgb')
-    .removeAlpha();
-  if (flip) pipeline = pipeline.flop();
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== size || info.height !== size) {
     throw new Error(`Unexpected decoded shape ${info.width}x${info.height}x${info.channels}`);
   }
   return pixelsToTensor(data, preprocessing);
+}
+
+/**
+ * The tensor of the horizontally mirrored image, from a tensor made by `decodeForModel`: the mirror view
+ * for test-time averaging without decoding the photo a second time.
+ */
+export function mirrorTensor(tensor: Float32Array, preprocessing: PixelPreprocessing): Float32Array {
+  const { size, layout } = preprocessing;
+  const out = new Float32Array(tensor.length);
+  if (layout === 'nchw') {
+    // Rows of `size` values per channel plane: reverse each row.
+    for (let row = 0; row < 3 * size; row++) {
+      const base = row * size;
+      for (let column = 0; column < size; column++) out[base + column] = tensor[base + size - 1 - column]!;
+    }
+  } else {
+    // Rows of `size` pixels of 3 values: reverse the pixels of each row, keeping each pixel's channels in order.
+    for (let row = 0; row < size; row++) {
+      const base = row * size * 3;
+      for (let column = 0; column < size; column++) {
+        const from = base + (size - 1 - column) * 3;
+        const to = base + column * 3;
+        out[to] = tensor[from]!;
+        out[to + 1] = tensor[from + 1]!;
+        out[to + 2] = tensor[from + 2]!;
+      }
+    }
+  }
+  return out;
 }
 
 /** Converts interleaved RGB bytes to a normalised float32 tensor in the backbone's layout. */
