@@ -5,6 +5,7 @@
  * 50,000 x 1280 takes about a second on one core, where power iteration over every row takes minutes.
  */
 import type { VectorSet } from '../clustering/kmeans';
+import { symmetricEigen } from '../clustering/linear-algebra';
 import { seededRandom, type RandomSource } from '../util/random';
 
 /** Settings of `sampledPrincipalComponents`; all optional. */
@@ -154,45 +155,4 @@ function orthonormalColumns(matrix: Float64Array, rows: number, columns: number)
     }
   }
   return matrix;
-}
-
-/** Eigenvalues and eigenvectors (columns of `vectors`) of a small symmetric matrix, by cyclic Jacobi rotations. */
-function symmetricEigen(matrix: Float64Array, size: number): { values: number[]; vectors: Float64Array } {
-  const a = Float64Array.from(matrix);
-  const vectors = new Float64Array(size * size);
-  for (let index = 0; index < size; index++) vectors[index * size + index] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let offDiagonal = 0;
-    for (let p = 0; p < size; p++) for (let q = p + 1; q < size; q++) offDiagonal += a[p * size + q]! ** 2;
-    if (offDiagonal < 1e-22) break;
-    for (let p = 0; p < size; p++) {
-      for (let q = p + 1; q < size; q++) {
-        const apq = a[p * size + q]!;
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (a[q * size + q]! - a[p * size + p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < size; k++) {
-          const akp = a[k * size + p]!;
-          const akq = a[k * size + q]!;
-          a[k * size + p] = c * akp - s * akq;
-          a[k * size + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < size; k++) {
-          const apk = a[p * size + k]!;
-          const aqk = a[q * size + k]!;
-          a[p * size + k] = c * apk - s * aqk;
-          a[q * size + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < size; k++) {
-          const vkp = vectors[k * size + p]!;
-          const vkq = vectors[k * size + q]!;
-          vectors[k * size + p] = c * vkp - s * vkq;
-          vectors[k * size + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  return { values: Array.from({ length: size }, (_, index) => a[index * size + index]!), vectors };
 }
