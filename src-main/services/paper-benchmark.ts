@@ -1,6 +1,7 @@
 /**
  * The paper's protocol (Bjerge et al. 2025, sections 3.3-3.4) on a dataset folder with its species splits:
- * frozen backbone vs episodic fine-tuning of the adapter (alpha chosen on validation species only),
+ * frozen backbone vs within-class whitening fitted on the training species vs episodic fine-tuning of an
+ * adapter over the whitened features (alpha, epoch and whitening-or-adapter chosen on validation species only),
  * K-means and spectral clustering of the held-out test species, CA, NMI, AMI, ARI as mean (SD) over runs,
  * and optionally clustering seeded with n labeled images per test species, scored on the unlabeled rest.
  */
@@ -12,7 +13,8 @@ import { seededKmeans } from '../core/clustering/seeded-kmeans';
 import { spectralClustering } from '../core/clustering/spectral';
 import { type ClusteringScores, scoreClustering } from '../core/metrics/clustering-metrics';
 import { type AdapterWeights, applyAdapter } from '../core/training/adapter';
-import { type LabeledFeatures, type TrainOptions, trainAdapter } from '../core/training/trainer';
+import { type LabeledFeatures, type TrainOptions, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
+import { fitWithinClassWhitening, mapLabeledFeatures } from '../core/training/whitening';
 import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
 import { embedMissing, embeddingModelId } from './embed-service';
@@ -37,11 +39,18 @@ export interface PaperBenchmarkResult {
   images: { train: number; validation: number; test: number };
   runs: number;
   frozen: { kmeans: ScoreSummary; spectral: ScoreSummary };
+  /** Frozen features through within-class whitening fitted on the training species. */
+  whitened: { kmeans: ScoreSummary; spectral: ScoreSummary };
+  /** Which features the validation species preferred (mean K-means CA); seeded clustering uses them. */
+  final: { features: FinalFeatures; validationCa: Record<FinalFeatures, number> };
   episodic: { alpha: number; kmeans: ScoreSummary; spectral: ScoreSummary; validationCa: Record<string, number>; bestEpoch: number };
-  seeded: { labeled_per_species: number; method: SeededMethod; ari: number; ari_sd: number; frozen_ari: number } | null;
+  seeded: { labeled_per_species: number; method: SeededMethod; features: FinalFeatures; ari: number; ari_sd: number; frozen_ari: number } | null;
   train_seconds: number;
   seconds: number;
 }
+
+/** The two fitted feature maps: within-class whitening alone, or whitening then the episodic adapter. */
+export type FinalFeatures = 'whitening' | 'episodic';
 
 /** Benchmark settings. */
 export interface PaperBenchmarkOptions {
@@ -189,24 +198,38 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
     const frozen = await clusterRuns(testInput, test.labels, runs, seed);
     log(`Frozen: K-means ARI ${frozen.kmeans.ari.toFixed(3)}, spectral ARI ${frozen.spectral.ari.toFixed(3)}`);
 
+    // Closed-form step, fitted on the training species only: within-class whitening (see whitening.ts).
     const trainStarted = performance.now();
+    const whitening = await fitWithinClassWhitening(train, { dims: 256, shrinkage: 0.1 });
+    const whiteningSeconds = (performance.now() - trainStarted) / 1000;
+    log(`Within-class whitening fitted in ${whiteningSeconds.toFixed(1)} s (${whitening.inputDims} -> ${whitening.outputDims})`);
+    const whitenedTest = await applyAdapter(whitening, testInput);
+    report({ fraction: 0.2, message: 'Clustering whitened features' });
+    const whitened = await clusterRuns(whitenedTest, test.labels, runs, seed);
+    log(`Whitened: K-means ARI ${whitened.kmeans.ari.toFixed(3)}, spectral ARI ${whitened.spectral.ari.toFixed(3)}`);
+
+    // Episodic training (Eq. 3) of a residual linear adapter over the whitened features: it starts from
+    // the whitening alone and weight decay pulls it back there. Alpha and epoch are chosen on validation.
+    const whitenedTrain = await mapLabeledFeatures(whitening, train);
+    const whitenedValidation = await mapLabeledFeatures(whitening, validationInput);
     const validationCa: Record<string, number> = {};
     let chosen: { alpha: number; weights: AdapterWeights; ca: number; epoch: number } | null = null;
     for (const [index, alpha] of alphas.entries()) {
-      const result = await trainAdapter(train, validationInput, {
+      const result = await trainAdapter(whitenedTrain, whitenedValidation, {
         hiddenDims: 0,
-        outputDims: 256,
+        residual: true,
+        normaliseOutput: true,
         learningRate: 1e-3,
         ...options.training,
         alpha,
         seed,
         onProgress: (progress) =>
-          report({ fraction: 0.2 + 0.6 * ((index + progress.fraction) / alphas.length), message: `alpha ${alpha}: ${progress.message}` }),
+          report({ fraction: 0.25 + 0.55 * ((index + progress.fraction) / alphas.length), message: `alpha ${alpha}: ${progress.message}` }),
       });
       const ca = Math.max(...result.history.map((record) => record.validationCa));
       validationCa[String(alpha)] = ca;
       log(`alpha ${alpha}: best validation CA ${ca.toFixed(4)} at epoch ${result.bestEpoch} (${result.seconds.toFixed(1)} s)`);
-      if (!chosen || ca > chosen.ca) chosen = { alpha, weights: result.best, ca, epoch: result.bestEpoch };
+      if (!chosen || ca > chosen.ca) chosen = { alpha, weights: { ...result.best, before: whitening }, ca, epoch: result.bestEpoch };
     }
     const trainSeconds = (performance.now() - trainStarted) / 1000;
 
@@ -215,10 +238,21 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
     const episodic = await clusterRuns(adapted, test.labels, runs, seed);
     log(`Episodic (alpha ${chosen!.alpha}): K-means ARI ${episodic.kmeans.ari.toFixed(3)}, spectral ARI ${episodic.spectral.ari.toFixed(3)}`);
 
+    // Whitening alone or with the episodic adapter: the same validation CA measure (mean over 3 K-means seeds) decides.
+    const validationScore = async (weights: AdapterWeights) => {
+      let sum = 0;
+      for (let trial = 0; trial < 3; trial++) sum += await validationClusterAccuracy(weights, validationInput, deriveSeed(seed, 500 + trial));
+      return sum / 3;
+    };
+    const finalCa = { whitening: await validationScore(whitening), episodic: await validationScore(chosen!.weights) };
+    const final: FinalFeatures = finalCa.episodic > finalCa.whitening ? 'episodic' : 'whitening';
+    const finalWeights = final === 'episodic' ? chosen!.weights : whitening;
+    log(`Validation CA, whitening ${finalCa.whitening.toFixed(4)} vs episodic ${finalCa.episodic.toFixed(4)}: using ${final}`);
+
     let seeded: PaperBenchmarkResult['seeded'] = null;
     if (labeledPerSpecies > 0) {
       // The seeded method is chosen on the validation species, with the same number of labels each.
-      const adaptedValidation = await applyAdapter(chosen!.weights, validationInput);
+      const adaptedValidation = await applyAdapter(finalWeights, validationInput);
       const methods: SeededMethod[] = ['seeded-kmeans', 'label-spreading'];
       const validationAri = new Map<SeededMethod, number>();
       for (const method of methods) {
@@ -226,9 +260,9 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
       }
       const method = methods.reduce((best, candidate) => (validationAri.get(candidate)! > validationAri.get(best)! ? candidate : best));
       log(`Seeded on validation: ${methods.map((name) => `${name} ARI ${validationAri.get(name)!.toFixed(3)}`).join(', ')}; using ${method}`);
-      const withAdapter = await seededRuns(adapted, test.labels, labeledPerSpecies, runs, seed, method);
+      const withAdapter = await seededRuns(final === 'episodic' ? adapted : whitenedTest, test.labels, labeledPerSpecies, runs, seed, method);
       const withFrozen = await seededRuns(testInput, test.labels, labeledPerSpecies, runs, seed, method);
-      seeded = { labeled_per_species: labeledPerSpecies, method, ari: withAdapter.ari, ari_sd: withAdapter.ari_sd, frozen_ari: withFrozen.ari };
+      seeded = { labeled_per_species: labeledPerSpecies, method, features: final, ari: withAdapter.ari, ari_sd: withAdapter.ari_sd, frozen_ari: withFrozen.ari };
     }
     report({ fraction: 1, message: 'Done' });
     return {
@@ -238,6 +272,8 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
       images: { train: train.count, validation: validation.count, test: test.count },
       runs,
       frozen,
+      whitened,
+      final: { features: final, validationCa: finalCa },
       episodic: { alpha: chosen!.alpha, ...episodic, validationCa, bestEpoch: chosen!.epoch },
       seeded,
       train_seconds: trainSeconds,
@@ -253,9 +289,11 @@ export function paperBenchmarkJson(result: PaperBenchmarkResult): string {
   const pick = (summary: ScoreSummary) => ({ ca: summary.ca, nmi: summary.nmi, ami: summary.ami, ari: summary.ari, ari_sd: summary.ari_sd });
   return JSON.stringify({
     frozen: { kmeans: pick(result.frozen.kmeans), spectral: pick(result.frozen.spectral) },
+    whitened: { kmeans: pick(result.whitened.kmeans), spectral: pick(result.whitened.spectral) },
+    final: result.final.features,
     episodic: { alpha: result.episodic.alpha, kmeans: pick(result.episodic.kmeans), spectral: pick(result.episodic.spectral) },
     seeded: result.seeded
-      ? { labeled_per_species: result.seeded.labeled_per_species, method: result.seeded.method, ari: result.seeded.ari, ari_sd: result.seeded.ari_sd }
+      ? { labeled_per_species: result.seeded.labeled_per_species, method: result.seeded.method, features: result.seeded.features, ari: result.seeded.ari, ari_sd: result.seeded.ari_sd }
       : null,
     train_seconds: result.train_seconds,
   });
@@ -267,8 +305,10 @@ export function paperBenchmarkTable(result: PaperBenchmarkResult): string {
   const rows = [
     ['frozen', 'K-means', result.frozen.kmeans],
     ['frozen', 'spectral', result.frozen.spectral],
-    [`episodic, alpha ${result.episodic.alpha}`, 'K-means', result.episodic.kmeans],
-    [`episodic, alpha ${result.episodic.alpha}`, 'spectral', result.episodic.spectral],
+    ['frozen + within-class whitening', 'K-means', result.whitened.kmeans],
+    ['frozen + within-class whitening', 'spectral', result.whitened.spectral],
+    [`whitening + episodic, alpha ${result.episodic.alpha}`, 'K-means', result.episodic.kmeans],
+    [`whitening + episodic, alpha ${result.episodic.alpha}`, 'spectral', result.episodic.spectral],
   ] as const;
   const lines = [
     `${result.dataset}: ${result.species.test} test species, ${result.images.test} images; model ${result.model}; mean (SD) over ${result.runs} runs`,
@@ -278,10 +318,11 @@ export function paperBenchmarkTable(result: PaperBenchmarkResult): string {
   ];
   if (result.seeded) {
     lines.push(
-      `| episodic, ${result.seeded.labeled_per_species} labeled per species (ARI on the rest) | ${result.seeded.method} | | | | ${cell(result.seeded.ari, result.seeded.ari_sd)} |`,
+      `| ${result.seeded.features}, ${result.seeded.labeled_per_species} labeled per species (ARI on the rest) | ${result.seeded.method} | | | | ${cell(result.seeded.ari, result.seeded.ari_sd)} |`,
       `| frozen, ${result.seeded.labeled_per_species} labeled per species (ARI on the rest) | ${result.seeded.method} | | | | ${cell(result.seeded.frozen_ari)} |`,
     );
   }
-  lines.push(`Training (all alphas ${Object.keys(result.episodic.validationCa).join(', ')}): ${result.train_seconds.toFixed(1)} s; validation CA ${JSON.stringify(result.episodic.validationCa)}`);
+  lines.push(`Chosen on validation (mean K-means CA): ${result.final.features} ${JSON.stringify(result.final.validationCa)}`);
+  lines.push(`Training (whitening and all alphas ${Object.keys(result.episodic.validationCa).join(', ')}): ${result.train_seconds.toFixed(1)} s; validation CA ${JSON.stringify(result.episodic.validationCa)}`);
   return lines.join('\n');
 }

@@ -44,7 +44,8 @@ describe('trainProject', () => {
     expect(prepared.modelId).toBe(result.embeddingModelId);
     const embedded = project.store.embeddingsForImages(prepared.modelId);
     expect(embedded.imageIds).toHaveLength(77);
-    expect(embedded.dims).toBe(256);
+    // Whitening keeps at most samples - species dimensions: 2 views x 55 training photos - 5 species.
+    expect(embedded.dims).toBe(105);
     const { metrics } = await clusterProject(project.store, prepared.modelId, { method: 'kmeans', k: 7, seed: 0, restarts: 2 });
     expect(metrics?.count).toBe(77);
   });

@@ -21,6 +21,10 @@ export interface AdapterWeights {
   b1: Float32Array;
   w2: Float32Array;
   b2: Float32Array;
+  /** Divide each output by its Euclidean length (cosine geometry): whitened features cluster far better so. */
+  normaliseOutput?: boolean;
+  /** An adapter applied first (e.g. within-class whitening fitted on the training species); this one maps its output. */
+  before?: AdapterWeights;
 }
 
 /** Transposes a row-major [rows, columns] matrix. */
@@ -56,6 +60,23 @@ export function normaliseRows(data: Float32Array, count: number, dims: number, m
  * await applyAdapter(weights, { data, count: 2, dims: 1280 }) // { data: Float32Array(2 * 256), count: 2, dims: 256 }
  */
 export async function applyAdapter(weights: AdapterWeights, vectors: VectorSet, kernel?: MatrixKernel): Promise<VectorSet> {
+  if (weights.before) vectors = await applyAdapter(weights.before, vectors, kernel);
+  const mapped = await applyLayers(weights, vectors, kernel);
+  if (weights.normaliseOutput) normaliseLengths(mapped.data, mapped.dims);
+  return mapped;
+}
+
+/** Divides each row by its Euclidean length in place (zero rows stay zero). */
+export function normaliseLengths(data: Float32Array, dims: number): void {
+  for (let start = 0; start < data.length; start += dims) {
+    let sum = 0;
+    for (let index = start; index < start + dims; index++) sum += data[index]! ** 2;
+    const length = Math.sqrt(sum);
+    if (length > 0) for (let index = start; index < start + dims; index++) data[index] = data[index]! / length;
+  }
+}
+
+async function applyLayers(weights: AdapterWeights, vectors: VectorSet, kernel?: MatrixKernel): Promise<VectorSet> {
   if (vectors.dims !== weights.inputDims) {
     throw new Error(`The adapter expects ${weights.inputDims}-d features but got ${vectors.dims}-d: it was trained on another backbone.`);
   }
@@ -90,9 +111,10 @@ export async function applyAdapter(weights: AdapterWeights, vectors: VectorSet, 
   return { data: out, count: vectors.count, dims: weights.outputDims };
 }
 
-/** Serialises weights to one buffer (a JSON header line, then the float32 arrays) for the database. */
+/** Serialises weights to one buffer (a JSON header line, the float32 arrays, then any `before` adapter's buffer) for the database. */
 export function encodeAdapter(weights: AdapterWeights): Buffer {
   const arrays = [weights.inputMean, weights.w1, weights.b1, weights.w2, weights.b2];
+  const before = weights.before ? encodeAdapter(weights.before) : null;
   const header = JSON.stringify({
     format: 'specimen-sorter-adapter-1',
     inputDims: weights.inputDims,
@@ -100,11 +122,18 @@ export function encodeAdapter(weights: AdapterWeights): Buffer {
     outputDims: weights.outputDims,
     inputScale: weights.inputScale,
     residual: weights.residual ?? false,
+    normaliseOutput: weights.normaliseOutput ?? false,
+    beforeBytes: before ? before.length : 0,
     lengths: arrays.map((array) => array.length),
   });
   const headerBytes = Buffer.from(`${header}\n`, 'utf8');
   const padding = (4 - (headerBytes.length % 4)) % 4;
-  return Buffer.concat([headerBytes, Buffer.alloc(padding, 0x20), ...arrays.map((array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength))]);
+  return Buffer.concat([
+    headerBytes,
+    Buffer.alloc(padding, 0x20),
+    ...arrays.map((array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength)),
+    ...(before ? [before] : []),
+  ]);
 }
 
 /** Reads weights written by `encodeAdapter`. */
@@ -117,6 +146,8 @@ export function decodeAdapter(buffer: Buffer): AdapterWeights {
     outputDims: number;
     inputScale: number;
     residual?: boolean;
+    normaliseOutput?: boolean;
+    beforeBytes?: number;
     lengths: number[];
   };
   if (header.format !== 'specimen-sorter-adapter-1') throw new Error(`Unknown adapter format ${header.format}`);
@@ -135,6 +166,8 @@ export function decodeAdapter(buffer: Buffer): AdapterWeights {
     outputDims: header.outputDims,
     inputScale: header.inputScale,
     residual: header.residual ?? false,
+    normaliseOutput: header.normaliseOutput ?? false,
+    ...(header.beforeBytes ? { before: decodeAdapter(buffer.subarray(offset, offset + header.beforeBytes)) } : {}),
     inputMean,
     w1,
     b1,

@@ -45,6 +45,8 @@ export interface TrainOptions extends LongWorkOptions {
    * frozen features and weight decay pulls back towards them. Needs hiddenDims 0; outputDims is the input's.
    */
   residual?: boolean;
+  /** Mark the adapter to scale its outputs to unit length (used for validation and clustering; the loss sees raw outputs). */
+  normaliseOutput?: boolean;
   /** Size of the cluster head used by KCL and MCL (an over-estimate of the number of species). Default 100. */
   clusterHeadClasses?: number;
   seed?: number;
@@ -118,6 +120,7 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
     outputDims = 256,
     clusterHeadClasses = 100,
     residual = false,
+    normaliseOutput = false,
     seed = 0,
     signal,
     onProgress,
@@ -159,6 +162,7 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
     hiddenDims,
     outputDims: embeddingDims,
     residual,
+    normaliseOutput,
     inputMean: mean,
     inputScale: scale,
     w1: Float32Array.from(parameters.w1!),

@@ -1,0 +1,144 @@
+/**
+ * Within-class whitening fitted on labeled species, a closed-form metric for clustering unseen ones:
+ * centre the features, keep the top principal components, then rescale so that the spread of images
+ * around their own species' mean becomes the same in every direction (the within-class scatter of linear
+ * discriminant analysis, shrunk towards a multiple of the identity), and finally scale each embedding to
+ * unit length. Directions in which photos of one species vary (pose, lighting, wear) shrink; directions
+ * that separate species grow. Measured on the EU Moths validation species with MobileNetV2 0.35 features:
+ * K-means ARI 0.42 to 0.59, spectral 0.54 to 0.71 (README, "The paper's protocol").
+ */
+import { symmetricEigen } from '../clustering/linear-algebra';
+import { fastestKernel, type MatrixKernel } from '../clustering/matrix-kernel';
+import { type AdapterWeights, applyAdapter } from './adapter';
+import type { LabeledFeatures } from './trainer';
+
+/** Settings of the whitening fit. */
+export interface WhiteningOptions {
+  /** Principal components kept before whitening; capped by the number of samples minus species. Default 256. */
+  dims?: number;
+  /**
+   * Shrinkage of the within-class covariance towards (its trace / dims) x identity, 0..1. 0 trusts the
+   * estimate fully (unstable with few images per species); 1 gives plain PCA with equal scaling. Default 0.1.
+   */
+  shrinkage?: number;
+  kernel?: MatrixKernel;
+}
+
+/**
+ * Fits within-class whitening on labeled features (every `views` copy counts as more samples) and returns
+ * it as a linear adapter with unit-length outputs, so it is stored and applied like a trained one.
+ *
+ * await fitWithinClassWhitening({ data, count: 2200, dims: 1280, labels }) // AdapterWeights, 1280 -> 256, normaliseOutput
+ */
+export async function fitWithinClassWhitening(features: LabeledFeatures, options: WhiteningOptions = {}): Promise<AdapterWeights> {
+  const { dims: wanted = 256, shrinkage = 0.1 } = options;
+  if (shrinkage < 0 || shrinkage > 1) throw new Error(`shrinkage must be between 0 and 1, not ${shrinkage}.`);
+  const kernel = options.kernel ?? (await fastestKernel());
+  const inputDims = features.dims;
+  const views = [features.data, ...(features.views ?? [])];
+  const samples = features.count * views.length;
+  const classes = new Set(features.labels).size;
+  const dims = Math.max(1, Math.min(wanted, inputDims, samples - classes));
+
+  // Mean and covariance over all views.
+  const mean = new Float64Array(inputDims);
+  for (const view of views) for (let row = 0; row < features.count; row++) for (let d = 0; d < inputDims; d++) mean[d] = mean[d]! + view[row * inputDims + d]!;
+  for (let d = 0; d < inputDims; d++) mean[d] = mean[d]! / samples;
+  // centredTransposed is inputDims x samples, so the covariance is one product of it with itself.
+  const centredTransposed = new Float32Array(inputDims * samples);
+  views.forEach((view, viewIndex) => {
+    for (let row = 0; row < features.count; row++) {
+      const column = viewIndex * features.count + row;
+      for (let d = 0; d < inputDims; d++) centredTransposed[d * samples + column] = view[row * inputDims + d]! - mean[d]!;
+    }
+  });
+  const product = await kernel.multiplyTransposed(centredTransposed, inputDims, centredTransposed, inputDims, samples);
+  const covariance = Float64Array.from(product, (value) => value / samples);
+  const principal = symmetricEigen(covariance, inputDims); // ascending eigenvalues
+  // basis: inputDims x dims, the top components, largest first.
+  const basis = new Float64Array(inputDims * dims);
+  for (let component = 0; component < dims; component++) {
+    const source = inputDims - 1 - component;
+    for (let d = 0; d < inputDims; d++) basis[d * dims + component] = principal.vectors[d * inputDims + source]!;
+  }
+
+  // Project every sample, then the within-class scatter in the projected space.
+  const projected = await kernel.multiplyTransposed(transposeToFloat32(centredTransposed, inputDims, samples), samples, transposeToFloat32(basis, inputDims, dims), dims, inputDims);
+  const labelOf = (sample: number) => features.labels[sample % features.count]!;
+  const classMeans = new Float64Array(classes * dims);
+  const classCounts = new Float64Array(classes);
+  const classIndex = new Map([...new Set(features.labels)].sort((a, b) => a - b).map((label, index) => [label, index]));
+  for (let sample = 0; sample < samples; sample++) {
+    const species = classIndex.get(labelOf(sample))!;
+    classCounts[species] = classCounts[species]! + 1;
+    for (let d = 0; d < dims; d++) classMeans[species * dims + d] = classMeans[species * dims + d]! + projected[sample * dims + d]!;
+  }
+  for (let species = 0; species < classes; species++) for (let d = 0; d < dims; d++) classMeans[species * dims + d] = classMeans[species * dims + d]! / classCounts[species]!;
+  const within = new Float64Array(dims * dims);
+  const deviation = new Float64Array(dims);
+  for (let sample = 0; sample < samples; sample++) {
+    const species = classIndex.get(labelOf(sample))!;
+    for (let d = 0; d < dims; d++) deviation[d] = projected[sample * dims + d]! - classMeans[species * dims + d]!;
+    for (let row = 0; row < dims; row++) {
+      const value = deviation[row]!;
+      for (let column = 0; column <= row; column++) within[row * dims + column] = within[row * dims + column]! + value * deviation[column]!;
+    }
+  }
+  let trace = 0;
+  for (let row = 0; row < dims; row++) {
+    for (let column = 0; column <= row; column++) {
+      const value = within[row * dims + column]! / samples;
+      within[row * dims + column] = value;
+      within[column * dims + row] = value;
+    }
+    trace += within[row * dims + row]!;
+  }
+  for (let row = 0; row < dims; row++) {
+    for (let column = 0; column < dims; column++) within[row * dims + column] = (1 - shrinkage) * within[row * dims + column]! + (row === column ? (shrinkage * trace) / dims : 0);
+  }
+  const scatter = symmetricEigen(within, dims);
+  // W = basis x scatter vectors x diag(1 / sqrt(eigenvalues)): inputDims x dims.
+  const whitening = new Float64Array(dims * dims);
+  const floor = Math.max(1e-12, (trace / dims) * 1e-9);
+  for (let row = 0; row < dims; row++) {
+    for (let column = 0; column < dims; column++) whitening[row * dims + column] = scatter.vectors[row * dims + column]! / Math.sqrt(Math.max(scatter.values[column]!, floor));
+  }
+  const w1 = new Float32Array(inputDims * dims);
+  for (let d = 0; d < inputDims; d++) {
+    for (let inner = 0; inner < dims; inner++) {
+      const value = basis[d * dims + inner]!;
+      if (value === 0) continue;
+      for (let column = 0; column < dims; column++) w1[d * dims + column] = w1[d * dims + column]! + value * whitening[inner * dims + column]!;
+    }
+  }
+  return {
+    inputDims,
+    hiddenDims: 0,
+    outputDims: dims,
+    inputMean: Float32Array.from(mean),
+    inputScale: 1,
+    w1,
+    b1: new Float32Array(dims),
+    w2: new Float32Array(0),
+    b2: new Float32Array(0),
+    normaliseOutput: true,
+  };
+}
+
+function transposeToFloat32(matrix: Float32Array | Float64Array, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(rows * columns);
+  for (let row = 0; row < rows; row++) for (let column = 0; column < columns; column++) out[column * rows + row] = matrix[row * columns + column]!;
+  return out;
+}
+
+/** Maps labeled features and each of their views through an adapter (e.g. the whitening), keeping labels. */
+export async function mapLabeledFeatures(weights: AdapterWeights, features: LabeledFeatures, kernel?: MatrixKernel): Promise<LabeledFeatures> {
+  const map = async (data: Float32Array) => (await applyAdapter(weights, { data, count: features.count, dims: features.dims }, kernel)).data;
+  return {
+    data: await map(features.data),
+    count: features.count,
+    dims: weights.outputDims,
+    labels: features.labels,
+    views: await Promise.all((features.views ?? []).map(map)),
+  };
+}

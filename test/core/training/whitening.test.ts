@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { applyAdapter } from '../../../src-main/core/training/adapter';
+import { fitWithinClassWhitening } from '../../../src-main/core/training/whitening';
+import { javascriptKernel } from '../../../src-main/core/clustering/matrix-kernel';
+
+// Two species in 2-D: species 0 at (0,0) and (2,0), species 1 at (0,4) and (2,4).
+// By hand: mean (1,2); covariance diag(1, 4), so the first component is y (variance 4), the second x.
+// Projected, species differ only along y (+-2) and vary only along x (+-1): within-class scatter diag(0, 1),
+// trace 1. Shrinkage 0.5 gives 0.5 diag(0, 1) + 0.25 I = diag(0.25, 0.75); whitening scales y by 1/0.5 and
+// x by 1/sqrt(0.75). Point (0,0) becomes (-4, -1.1547) up to signs, of length sqrt(16 + 4/3) = 4.1633,
+// so each output is (+-0.96077, +-0.27735).
+const features = {
+  data: Float32Array.of(0, 0, 2, 0, 0, 4, 2, 4),
+  count: 4,
+  dims: 2,
+  labels: Int32Array.of(0, 0, 1, 1),
+};
+
+describe('fitWithinClassWhitening', () => {
+  it('matches the hand-computed whitening of a tiny two-species example', async () => {
+    const weights = await fitWithinClassWhitening(features, { dims: 2, shrinkage: 0.5, kernel: javascriptKernel() });
+    expect(weights.outputDims).toBe(2);
+    expect(weights.normaliseOutput).toBe(true);
+    expect(Array.from(weights.inputMean)).toEqual([1, 2]);
+    const out = await applyAdapter(weights, features, javascriptKernel());
+    for (let row = 0; row < 4; row++) {
+      expect(Math.abs(out.data[row * 2]!)).toBeCloseTo(0.96077, 4);
+      expect(Math.abs(out.data[row * 2 + 1]!)).toBeCloseTo(0.27735, 4);
+    }
+    const distance = (a: number, b: number) => Math.hypot(out.data[a * 2]! - out.data[b * 2]!, out.data[a * 2 + 1]! - out.data[b * 2 + 1]!);
+    expect(distance(0, 1)).toBeCloseTo(2 * 0.27735, 4); // same species: close
+    expect(distance(0, 2)).toBeCloseTo(2 * 0.96077, 4); // other species: far
+  });
+
+  it('counts mirrored views as extra samples and caps dims by samples minus species', async () => {
+    const withViews = await fitWithinClassWhitening({ ...features, views: [features.data] }, { dims: 2, shrinkage: 0.5, kernel: javascriptKernel() });
+    const out = await applyAdapter(withViews, features, javascriptKernel());
+    expect(Math.abs(out.data[0]!)).toBeCloseTo(0.96077, 4);
+    const capped = await fitWithinClassWhitening({ ...features, count: 3, data: features.data.subarray(0, 6), labels: Int32Array.of(0, 0, 1) }, { dims: 8, kernel: javascriptKernel() });
+    expect(capped.outputDims).toBe(1);
+  });
+
+  it('rejects shrinkage outside 0..1', async () => {
+    await expect(fitWithinClassWhitening(features, { shrinkage: 2, kernel: javascriptKernel() })).rejects.toThrow(/shrinkage/);
+  });
+});
