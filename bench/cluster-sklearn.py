@@ -1,9 +1,9 @@
 """Times one scikit-learn clustering on a .npy matrix, for `npm run bench:cluster` (bench/cluster.ts).
 
-/usr/bin/python3 bench/cluster-sklearn.py --data X.npy --labels Y.npy --k 50 --method kmeans|spectral|gmm|agglomerative
+/usr/bin/python3 bench/cluster-sklearn.py --data X.npy --labels Y.npy --k 50 --method kmeans|spectral|gmm|agglomerative [--n-init 10]
 
 Loads float32 data (N x D) and the true labels (N x 1, float32 holding whole numbers), fits
-KMeans(n_clusters=k, n_init=10, random_state=0) or SpectralClustering(n_clusters=k,
+KMeans(n_clusters=k, n_init=N_INIT (default 10), random_state=0) or SpectralClustering(n_clusters=k,
 affinity='nearest_neighbors', n_neighbors=10, eigen_solver='lobpcg', assign_labels='cluster_qr',
 random_state=0), GaussianMixture(n_components=k, covariance_type='diag', random_state=0) (gmm) or
 AgglomerativeClustering(n_clusters=k, linkage='ward', connectivity=kneighbors_graph(X, 10)) (agglomerative,
@@ -26,6 +26,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--data", required=True)
 parser.add_argument("--labels", required=True)
 parser.add_argument("--k", type=int, required=True)
+parser.add_argument("--n-init", type=int, default=10)
 parser.add_argument("--method", choices=["kmeans", "spectral", "gmm", "agglomerative"], required=True)
 arguments = parser.parse_args()
 
@@ -34,7 +35,7 @@ truth = np.load(arguments.labels).ravel().astype(np.int64)
 
 started = time.perf_counter()
 if arguments.method == "kmeans":
-    model = KMeans(n_clusters=arguments.k, n_init=10, random_state=0)
+    model = KMeans(n_clusters=arguments.k, n_init=arguments.n_init, random_state=0)
 elif arguments.method == "gmm":
     model = GaussianMixture(n_components=arguments.k, covariance_type="diag", random_state=0)
 elif arguments.method == "agglomerative":

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { kmeans } from '../../../src-main/core/clustering/kmeans';
 import { javascriptKernel, onnxKernel } from '../../../src-main/core/clustering/matrix-kernel';
 import { adjustedRandIndex } from '../../../src-main/core/metrics/clustering-metrics';
+import { seededRandom } from '../../../src-main/core/util/random';
 import { blobs } from '../../helpers/fixtures';
 
 describe('matrix kernels', () => {
@@ -14,6 +15,27 @@ describe('matrix kernels', () => {
     await fast.dispose();
     expect(actual.length).toBe(37 * 5);
     for (let index = 0; index < actual.length; index++) expect(actual[index]).toBeCloseTo(expected[index]!, 4);
+  });
+});
+
+describe('smallestTwo', () => {
+  it('onnxruntime returns the same two smallest entries of product plus bias as the JavaScript reference', async () => {
+    const a = Float32Array.from({ length: 53 * 23 }, (_, index) => Math.sin(index * 1.3));
+    const b = Float32Array.from({ length: 9 * 23 }, (_, index) => Math.cos(index * 0.37));
+    const bias = Float32Array.from({ length: 9 }, (_, index) => 0.25 * index - 1);
+    const fast = await onnxKernel(1);
+    const expected = await javascriptKernel().smallestTwo!(a, 53, b, 9, 23, bias);
+    const actual = await fast.smallestTwo!(a, 53, b, 9, 23, bias);
+    await fast.dispose();
+    const products = await javascriptKernel().multiplyTransposed(a, 53, b, 9, 23);
+    for (let row = 0; row < 53; row++) {
+      // The reference itself, checked by sorting the row.
+      const sorted = Array.from({ length: 9 }, (_, column) => [products[row * 9 + column]! + bias[column]!, column] as const).sort((x, y) => x[0] - y[0]);
+      expect([expected.columns[row * 2], expected.columns[row * 2 + 1]]).toEqual([sorted[0]![1], sorted[1]![1]]);
+      expect(Array.from(actual.columns.subarray(row * 2, row * 2 + 2))).toEqual(Array.from(expected.columns.subarray(row * 2, row * 2 + 2)));
+      expect(actual.values[row * 2]).toBeCloseTo(expected.values[row * 2]!, 4);
+      expect(actual.values[row * 2 + 1]).toBeCloseTo(expected.values[row * 2 + 1]!, 4);
+    }
   });
 });
 
@@ -59,6 +81,63 @@ describe('kmeans', () => {
     const data = new Float32Array(4);
     await expect(kmeans({ data, count: 2, dims: 2 }, { k: 3 })).rejects.toThrow(/at most 2/);
     await expect(kmeans({ data, count: 2, dims: 2 }, { k: 0 })).rejects.toThrow(/at least 1/);
+  });
+
+  /** Seeded uniform points in [0, 1)^dims: no cluster structure, so k-means has many local optima. */
+  const uniform = (count: number, dims: number, seed: number) => {
+    const random = seededRandom(seed);
+    return Float32Array.from({ length: count * dims }, () => random());
+  };
+
+  /** Checks a Lloyd fixed point exactly: every label is its row's nearest center, every center its members' mean. */
+  const expectFixedPoint = (data: Float32Array, count: number, dims: number, k: number, result: Awaited<ReturnType<typeof kmeans>>) => {
+    const sums = new Float64Array(k * dims);
+    const sizes = new Int32Array(k);
+    for (let row = 0; row < count; row++) {
+      const squared = (center: number) => {
+        let sum = 0;
+        for (let index = 0; index < dims; index++) sum += (data[row * dims + index]! - result.centers[center * dims + index]!) ** 2;
+        return sum;
+      };
+      const own = squared(result.labels[row]!);
+      for (let center = 0; center < k; center++) expect(own).toBeLessThanOrEqual(squared(center) + 1e-5);
+      expect(result.distances[row]).toBeCloseTo(Math.sqrt(own), 4);
+      const label = result.labels[row]!;
+      sizes[label] = sizes[label]! + 1;
+      for (let index = 0; index < dims; index++) sums[label * dims + index] = sums[label * dims + index]! + data[row * dims + index]!;
+    }
+    for (let center = 0; center < k; center++) {
+      expect(sizes[center]).toBeGreaterThan(0);
+      for (let index = 0; index < dims; index++) expect(result.centers[center * dims + index]).toBeCloseTo(sums[center * dims + index]! / sizes[center]!, 4);
+    }
+  };
+
+  it('seeds from a row sample and still ends at a Lloyd fixed point on every row, the same for a seed', async () => {
+    const data = uniform(3000, 4, 11);
+    const options = { k: 5, seed: 2, restarts: 2, tolerance: 0, seedSampleRows: 200 };
+    const result = await kmeans({ data, count: 3000, dims: 4 }, options);
+    expect(result.labels.length).toBe(3000);
+    expectFixedPoint(data, 3000, 4, 5, result);
+    const again = await kmeans({ data, count: 3000, dims: 4 }, options);
+    expect(Array.from(again.labels)).toEqual(Array.from(result.labels));
+  });
+
+  it('finds well separated blobs when seeded from a sample of a tenth of the rows', async () => {
+    const { data, labels } = blobs(2000, 16, 8, 4);
+    const result = await kmeans({ data, count: 2000, dims: 16 }, { k: 8, seed: 3, restarts: 3, seedSampleRows: 200 });
+    expect(adjustedRandIndex(labels, result.labels)).toBeGreaterThan(0.99);
+  });
+
+  it('never returns a worse restart than the first, with hopeless restarts abandoned', async () => {
+    // Restart 0 has the same seed whatever the number of restarts, and always runs to the end.
+    const data = uniform(1500, 6, 5);
+    const vectors = { data, count: 1500, dims: 6 };
+    const single = await kmeans(vectors, { k: 12, seed: 7, restarts: 1, tolerance: 0 });
+    const messages: string[] = [];
+    const several = await kmeans(vectors, { k: 12, seed: 7, restarts: 8, tolerance: 0, onProgress: ({ message }) => messages.push(message) });
+    expect(messages.some((message) => message.includes('abandoned'))).toBe(true);
+    expect(several.inertia).toBeLessThanOrEqual(single.inertia);
+    expectFixedPoint(data, 1500, 6, 12, several);
   });
 
   it('stops when cancelled', async () => {
