@@ -31,7 +31,7 @@ import { buildHtmlReport, buildMapCsv } from '../services/report-service';
 import { importFolder } from '../services/import-service';
 import { paperBenchmarkJson, paperBenchmarkTable, runPaperBenchmark } from '../services/paper-benchmark';
 import { Project } from '../services/project';
-import { prepareEmbeddings, TTA_SETTING } from '../services/embedding-space';
+import { parseScales, prepareEmbeddings, SCALES_SETTING, TTA_SETTING } from '../services/embedding-space';
 import type { JobContext } from '../services/job-runner';
 import { relinkImages } from '../services/relink-service';
 import { describeStorageError } from '../services/storage-errors';
@@ -49,6 +49,7 @@ Commands:
   import <folder> --project <dir> [--labels-from-folders] [--json]
   embed --project <dir> [--model <path>]
   cluster --project <dir> --k <n> [--method kmeans|spectral|seeded|gmm|agglomerative|hdbscan] [--seed <n>] [--restarts <n>] [--tta on|off]
+          [--scales 224,288,320] (input sizes in px whose features are averaged, saved in the project; default the model's own)
   train --project <dir> [--way 30] [--shot 5] [--query 6] [--tasks 300] [--epochs 9] [--alpha 0.1]
         [--loss proto|scatter|kcl|mcl] [--trainable head] [--learning-rate 0.001] [--seed <n>]
                                                       episodic fine-tuning on the labeled species
@@ -66,6 +67,7 @@ Commands:
                                                       the image models on this machine
   benchmark paper --dataset <dir> --splits <dir> --model <path> [--runs 5] [--labeled-per-species <n>]
                   [--alphas 0,0.1,0.3,0.5] [--epochs 9] [--tasks 300] [--seed <n>] [--cache <dir>] [--json]
+                  [--scales 224,288,320] (input sizes in px whose features are averaged; default 224,288,320)
 
 --model takes an .onnx file or a TF.js model folder (model.json). Progress goes to stderr, results to stdout.`;
 
@@ -107,6 +109,7 @@ const OPTIONS = {
   input: { type: 'string' },
   map: { type: 'string' },
   tta: { type: 'string' },
+  scales: { type: 'string' },
   report: { type: 'string' },
   sha256: { type: 'string' },
   name: { type: 'string' },
@@ -210,6 +213,15 @@ async function runEmbed(project: Project, model?: string) {
   );
 }
 
+/** `--scales 224,288,320`, with a usage error for anything else. */
+function scalesOption(text: string): number[] {
+  try {
+    return parseScales(text);
+  } catch (error) {
+    throw new UsageError(`--scales: ${(error as Error).message}`);
+  }
+}
+
 async function runCluster(project: Project, values: Values, modelPath?: string) {
   const k = integer(required(values, 'k', 'cluster'), 'k', 0, 1);
   const seed = integer(values.seed, 'seed', 0, 0);
@@ -219,6 +231,7 @@ async function runCluster(project: Project, values: Values, modelPath?: string) 
     if (values.tta !== 'on' && values.tta !== 'off') throw new UsageError(`--tta must be on or off, not "${values.tta}".`);
     project.store.setSetting(TTA_SETTING, values.tta);
   }
+  if (values.scales !== undefined) project.store.setSetting(SCALES_SETTING, scalesOption(values.scales).join(','));
   return asJob(
     project,
     'cluster',
@@ -606,6 +619,7 @@ export async function main(argv: string[]): Promise<number> {
           labeledPerSpecies: integer(values['labeled-per-species'], 'labeled-per-species', 0, 0),
           alphas,
           seed: integer(values.seed, 'seed', 0, 0),
+          scales: values.scales === undefined ? undefined : scalesOption(values.scales),
           cacheFolder,
           training: {
             epochs: integer(values.epochs, 'epochs', 9, 1),

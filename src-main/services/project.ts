@@ -77,17 +77,22 @@ export class Project {
     return this.store.setting(MODEL_SETTING) ?? this.defaultModelPath;
   }
 
-  /** Loads (once) and returns a backbone, given a path or a registered model's id; remembers it as the project's model. */
-  async backbone(modelPath?: string): Promise<Backbone> {
+  /**
+   * Loads (once) and returns a backbone, given a path or a registered model's id; remembers it as the project's model.
+   * `inputSize` (pixels) loads the same model at another square input size, with its own id (`<id>@<size>`).
+   */
+  async backbone(modelPath?: string, options: { inputSize?: number } = {}): Promise<Backbone> {
     const chosen = modelPath ? await resolveModelReference(modelPath) : this.modelPath();
     if (!chosen) {
       throw new Error('No image model found. Pass --model <path to an .onnx file or TF.js folder>, or set SPECIMEN_SORTER_MODEL.');
     }
-    let loading = this.#backbones.get(chosen);
+    const { inputSize } = options;
+    const key = inputSize ? `${chosen}@${inputSize}` : chosen;
+    let loading = this.#backbones.get(key);
     if (!loading) {
-      loading = loadBackbone(chosen);
-      loading.catch(() => this.#backbones.delete(chosen));
-      this.#backbones.set(chosen, loading);
+      loading = loadBackbone(chosen, { inputSize });
+      loading.catch(() => this.#backbones.delete(key));
+      this.#backbones.set(key, loading);
     }
     return loading.then((backbone) => {
       if (modelPath) this.store.setSetting(MODEL_SETTING, chosen);

@@ -1,7 +1,7 @@
 /**
  * Fine-tunes a project's embedding space on the species the user labeled: within-class whitening fitted in
- * closed form, then episodic training of the adapter head over the whitened backbone features (mirrored
- * views as augmentation), validation species held out automatically, the checkpoint stored in the project
+ * closed form, then episodic training of the adapter head over the whitened backbone features (averaged
+ * over the project's input sizes, `embedding.scales`; mirrored views as augmentation), validation species held out automatically, the checkpoint stored in the project
  * and made active for clustering.
  */
 import { type AdapterWeights, encodeAdapter } from '../core/training/adapter';
@@ -10,8 +10,7 @@ import { type EpochRecord, type LabeledFeatures, type TrainOptions, trainAdapter
 import { fitWithinClassWhitening, mapLabeledFeatures } from '../core/training/whitening';
 import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
-import { embedMissing, embeddingModelId } from './embed-service';
-import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, prepareEmbeddings } from './embedding-space';
+import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, embedScales, multiScaleId, prepareEmbeddings, projectScales, scaleAveragedViews, scaleBackbones } from './embedding-space';
 import type { Project } from './project';
 
 /** What can be trained: only the adapter head runs on a CPU-only machine today. */
@@ -42,19 +41,19 @@ export async function trainProject(project: Project, options: ProjectTrainOption
       `Training "${trainable}" needs backbone gradients, which this version runs only for the adapter head. Use --trainable head.`,
     );
   }
-  const backbone = await project.backbone();
-  await embedMissing(project.store, backbone, {
+  // The features clustering uses: averaged over the project's input sizes (`embedding.scales`), mirrored views kept apart as augmentation.
+  const backbones = await scaleBackbones(project, projectScales(project.store));
+  const featuresId = multiScaleId(backbones);
+  await embedScales(project.store, backbones, {
     signal,
     withMirror: true,
     onProgress: (progress) => onProgress({ fraction: 0.2 * progress.fraction, message: progress.message }),
   });
-  const plain = project.store.embeddingsForImages(embeddingModelId(backbone.id));
-  const flipped = project.store.embeddingsForImages(embeddingModelId(backbone.id, 'flip'));
-  const rowOf = new Map(plain.imageIds.map((id, row) => [id, row]));
-  const flippedRowOf = new Map(flipped.imageIds.map((id, row) => [id, row]));
+  const views = scaleAveragedViews(project.store, backbones.map((backbone) => backbone.id));
+  const rowOf = new Map(views.imageIds.map((id, row) => [id, row]));
   const bySpecies = new Map<string, number[]>();
   for (const { imageId, species } of project.store.labeledImages()) {
-    if (!rowOf.has(imageId) || !flippedRowOf.has(imageId)) continue;
+    if (!rowOf.has(imageId)) continue;
     let list = bySpecies.get(species);
     if (!list) bySpecies.set(species, (list = []));
     list.push(imageId);
@@ -71,16 +70,15 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   const validationCount = eligible.length >= 6 ? Math.max(2, Math.round(eligible.length / 5)) : 0;
   const validationSpecies = shuffled.slice(0, validationCount).sort();
   const trainSpecies = shuffled.slice(validationCount).sort();
-  const dims = plain.dims;
+  const dims = views.dims;
   const features = (species: string[], average: boolean): LabeledFeatures => {
     const images = species.flatMap((name, label) => bySpecies.get(name)!.map((imageId) => ({ imageId, label })));
     const data = new Float32Array(images.length * dims);
     const mirrored = new Float32Array(images.length * dims);
     images.forEach(({ imageId }, index) => {
       const row = rowOf.get(imageId)!;
-      const other = flippedRowOf.get(imageId)!;
-      mirrored.set(flipped.data.subarray(other * dims, (other + 1) * dims), index * dims);
-      data.set(plain.data.subarray(row * dims, (row + 1) * dims), index * dims);
+      mirrored.set(views.mirrored.subarray(row * dims, (row + 1) * dims), index * dims);
+      data.set(views.plain.subarray(row * dims, (row + 1) * dims), index * dims);
       if (average) for (let d = 0; d < dims; d++) data[index * dims + d] = (data[index * dims + d]! + mirrored[index * dims + d]!) / 2;
     });
     return { data, count: images.length, dims, labels: Int32Array.from(images.map((image) => image.label)), views: average ? [] : [mirrored] };
@@ -112,8 +110,8 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   }
   const { onProgress: _progress, onEpoch: _epoch, signal: _signal, ...stored } = settings;
   const checkpointId = project.store.saveCheckpoint({
-    modelId: backbone.id,
-    options: { ...stored, trainSpecies, validationSpecies },
+    modelId: featuresId,
+    options: { ...stored, trainSpecies, validationSpecies, inputSizes: backbones.map((backbone) => backbone.preprocessing.size) },
     history: result.history,
     bestEpoch: result.bestEpoch,
     weights: encodeAdapter(weights),
@@ -124,7 +122,7 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   onProgress({ fraction: 1, message: `Trained in ${result.seconds.toFixed(1)} s; best epoch ${result.bestEpoch}` });
   return {
     checkpointId,
-    embeddingModelId: adapterModelId(backbone.id, checkpointId),
+    embeddingModelId: adapterModelId(featuresId, checkpointId),
     trainSpecies,
     validationSpecies,
     bestEpoch: result.bestEpoch,

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { PAPER_BENCHMARK_SCALES, type PaperBenchmarkResult, paperBenchmarkJson, paperBenchmarkTable, type ScoreSummary } from '../../src-main/services/paper-benchmark';
+
+const score = (ari: number): ScoreSummary => ({ ca: 0.5, nmi: 0.6, ami: 0.55, ari, ari_sd: 0.01, ca_sd: 0.02 });
+
+const result: PaperBenchmarkResult = {
+  dataset: 'eu_moths',
+  model: 'm-0f20878d253f',
+  scales: [224, 288, 320],
+  features: 'm-0f20878d253f@224+288+320',
+  species: { train: 100, validation: 50, test: 50 },
+  images: { train: 1000, validation: 600, test: 555 },
+  runs: 5,
+  frozen: { kmeans: score(0.1), spectral: score(0.2) },
+  whitened: { kmeans: score(0.3), spectral: score(0.4) },
+  final: { features: 'whitening', validationCa: { whitening: 0.73, episodic: 0.72 } },
+  episodic: { alpha: 0.1, kmeans: score(0.5), spectral: score(0.6), validationCa: { '0': 0.7, '0.1': 0.71 }, bestEpoch: 6 },
+  seeded: { labeled_per_species: 5, method: 'seeded-kmeans', features: 'whitening', ari: 0.7, ari_sd: 0.03, frozen_ari: 0.55 },
+  train_seconds: 300,
+  embed_seconds: 120,
+  seconds: 500,
+};
+
+describe('paper benchmark output', () => {
+  it('averages 224, 288 and 320 px by default (chosen on validation species)', () => {
+    expect(PAPER_BENCHMARK_SCALES).toEqual([224, 288, 320]);
+  });
+
+  it('keeps the JSON keys and adds the input sizes and embedding time', () => {
+    const json = JSON.parse(paperBenchmarkJson(result)) as Record<string, unknown>;
+    expect(Object.keys(json)).toEqual(['frozen', 'whitened', 'final', 'episodic', 'seeded', 'train_seconds', 'scales', 'embed_seconds']);
+    expect(json.episodic).toEqual({ alpha: 0.1, kmeans: { ca: 0.5, nmi: 0.6, ami: 0.55, ari: 0.5, ari_sd: 0.01 }, spectral: { ca: 0.5, nmi: 0.6, ami: 0.55, ari: 0.6, ari_sd: 0.01 } });
+    expect(json.seeded).toEqual({ labeled_per_species: 5, method: 'seeded-kmeans', features: 'whitening', ari: 0.7, ari_sd: 0.03 });
+    expect(json.scales).toEqual([224, 288, 320]);
+    expect(json.embed_seconds).toBe(120);
+  });
+
+  it('says in the frozen rows which features they use', () => {
+    const table = paperBenchmarkTable(result);
+    expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged) | K-means | 0.500 (0.020) | 0.600 | 0.550 | 0.100 (0.010) |');
+    expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged), 5 labeled per species (ARI on the rest) | seeded-kmeans | | | | 0.550 |');
+    expect(table).toContain('features m-0f20878d253f@224+288+320');
+    expect(table).toContain('Embedding (224, 288, 320 px, plain and mirrored, what the cache lacked): 120.0 s');
+  });
+});
