@@ -101,4 +101,12 @@ test('the map asks for clustering first, then shows, selects, labels and moves p
 
   await page.getByRole('button', { name: 'Clear selection' }).click();
   await page.getByRole('group', { name: 'Selection' }).waitFor({ state: 'detached' });
+
+  // Ctrl+Z on the Map undoes the newest change first (the move), then the labeling before it.
+  await page.keyboard.press('Control+z');
+  await page.getByText(/^Undid: /).waitFor();
+  assert.equal((await invoke('clusters:latest', {})).clusters.some((card) => card.clusterId === 5), false, 'the move is undone');
+  await page.keyboard.press('Control+z');
+  await page.getByText(`Undid labeling of ${selected} image${selected === 1 ? '' : 's'}.`).waitFor();
+  assert.equal((await invoke('map:points', {})).species.filter((name) => name === 'Map moth').length, 0, 'the labels are undone');
 });

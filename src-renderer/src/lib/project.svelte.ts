@@ -36,6 +36,8 @@ export class ProjectState {
   #galleryLimit = GALLERY_PAGE;
   #finishedJobs = new Set<string>();
   #labelHistory: { imageId: number; species: string | null; source: 'folder' | 'csv' | 'user' | undefined }[][] = [];
+  /** The kind of each undoable change of this session, newest last: Ctrl+Z on the Map, which makes both, undoes the last. */
+  #undoKinds: ('labels' | 'clusters')[] = [];
 
   constructor() {
     api.on('jobs:progress', (progress) => {
@@ -153,6 +155,7 @@ export class ProjectState {
     if (imageIds.length === 0) return;
     try {
       await api.invoke('labels:set', { items: imageIds.map((imageId) => ({ imageId, species })) });
+      this.#undoKinds.push('labels');
       this.#labelHistory.push(
         before.map((image) => ({
           imageId: image.id,
@@ -201,6 +204,7 @@ export class ProjectState {
       this.notice = { kind: 'info', text: 'No labeling to undo.' };
       return;
     }
+    this.#forget('labels');
     try {
       await api.invoke('labels:set', { items: previous });
       await this.refresh();
@@ -256,14 +260,27 @@ export class ProjectState {
   async undo(): Promise<void> {
     await this.#edit(async (runId) => {
       const { undone } = await api.invoke('clusters:undo', { runId });
+      this.#forget('clusters');
       return undone ? `Undid: ${undone}.` : 'Nothing to undo.';
-    });
+    }, false);
   }
 
-  async #edit(action: (runId: number) => Promise<string>): Promise<void> {
+  /** Reverts the newest change of this session, a labeling or a cluster edit, whichever came last. */
+  async undoLast(): Promise<void> {
+    await (this.#undoKinds.at(-1) === 'labels' ? this.undoLabels() : this.undo());
+  }
+
+  #forget(kind: 'labels' | 'clusters'): void {
+    const at = this.#undoKinds.lastIndexOf(kind);
+    if (at >= 0) this.#undoKinds.splice(at, 1);
+  }
+
+  /** Runs a cluster edit of the latest run; `undoable`: it is one Ctrl+Z can revert (an undo itself is not). */
+  async #edit(action: (runId: number) => Promise<string>, undoable = true): Promise<void> {
     if (!this.run) return;
     try {
       const message = await action(this.run.id);
+      if (undoable) this.#undoKinds.push('clusters');
       await this.refresh();
       this.notice = { kind: 'info', text: message };
     } catch (error) {
