@@ -117,6 +117,8 @@ export interface ProjectInfo {
   model: { path: string; name: string } | null;
   /** True in Electron, where `Import folder` opens the system's folder dialog. */
   canPickFolders: boolean;
+  /** Input sizes whose features are averaged (`embedding.scales`), or null for the model's own size. */
+  scales: number[] | null;
 }
 
 /** The paper's scores against known labels (Bjerge et al. 2025, section 3.4). */
@@ -214,8 +216,15 @@ export interface ApiChannels {
   'import:pick-folder': { request: Record<string, never>; reply: { folder: string | null } };
   'import:start': { request: { folder: string; labelsFromFolders: boolean }; reply: { jobId: string } };
   'clusters:run': {
-    /** `tta`: average each photo's features with its mirror image's (remembered for the project). */
-    request: { method: ClusterMethod; k: number; seed?: number | undefined; tta?: boolean | undefined };
+    /** `tta`: average each photo's features with its mirror image's (remembered for the project, as `scales` is). */
+    request: {
+      method: ClusterMethod;
+      k: number;
+      seed?: number | undefined;
+      tta?: boolean | undefined;
+      /** Input sizes in px whose features are averaged, or null for the model's own size (remembered for the project). */
+      scales?: number[] | null | undefined;
+    };
     reply: { jobId: string };
   };
   'clusters:suggest-k': {

@@ -35,6 +35,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
       k: z.number().int().min(1).max(100_000),
       seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
       tta: z.boolean().optional(),
+      scales: z.array(z.number().int().min(32).max(1024)).min(1).max(6).nullable().optional(),
     })
     .strict(),
   'clusters:suggest-k': z

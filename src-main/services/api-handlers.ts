@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Channel, ClusterCard, ReplyOf, RequestOf } from '../contract/api';
 import { markClusterAsSpecies, mergeClusters, moveImages, renameClusterUndoable, rescore, splitCluster, undoLastEdit } from './cluster-edit-service';
-import { TTA_SETTING } from './embedding-space';
+import { parseScales, projectScales, SCALES_SETTING, TTA_SETTING } from './embedding-space';
 import { buildImageCsv } from './export-service';
 import { confusion } from './evaluate-service';
 import { importFolder } from './import-service';
@@ -50,6 +50,7 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
         embeddedCount: run ? store.embeddedCount(run.modelId) : 0,
         model: modelPath ? { path: modelPath, name: path.basename(modelPath) } : null,
         canPickFolders: Boolean(platform.pickFolder),
+        scales: projectScales(store),
       };
     },
 
@@ -90,8 +91,9 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
       return { jobId };
     },
 
-    async 'clusters:run'({ method, k, seed = 0, tta }) {
+    async 'clusters:run'({ method, k, seed = 0, tta, scales }) {
       if (tta !== undefined) store.setSetting(TTA_SETTING, tta ? 'on' : 'off');
+      if (scales !== undefined) store.setSetting(SCALES_SETTING, scales ? parseScales(scales.join(',')).join(',') : '');
       const jobId = jobs.start('cluster', { method, k, seed }, ({ signal, report }) =>
         runInWorker(project, { kind: 'cluster', method, k, seed }, { signal, report, epoch: () => undefined }),
       );

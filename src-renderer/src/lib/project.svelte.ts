@@ -99,8 +99,8 @@ export class ProjectState {
   }
 
   /** Starts clustering (embedding what is missing first). */
-  async cluster(method: ClusterMethod, k: number, seed: number, tta: boolean): Promise<void> {
-    await this.#startJob('cluster', () => api.invoke('clusters:run', { method, k, seed, tta }));
+  async cluster(method: ClusterMethod, k: number, seed: number, tta: boolean, scales?: number[] | null): Promise<void> {
+    await this.#startJob('cluster', () => api.invoke('clusters:run', { method, k, seed, tta, ...(scales === undefined ? {} : { scales }) }));
   }
 
   /** Starts episodic fine-tuning on the labeled species. */
