@@ -36,9 +36,18 @@ export function workerScript(): string | null {
   return existsSync(file) ? file : null;
 }
 
+let warnedInProcess = false;
+
 /** Runs `task` for `project` in a worker thread (or in-process without a worker bundle); resolves to the task's result. */
 export function runInWorker<T extends WorkerTask>(project: Project, task: T, hooks: WorkHooks, script = workerScript()): Promise<TaskResult<T>> {
-  if (!script || process.env.SPECIMEN_SORTER_NO_WORKER === '1') return runTask(project, task, hooks);
+  if (!script || process.env.SPECIMEN_SORTER_NO_WORKER === '1') {
+    // Expected from the TypeScript sources (tests); in a built app it means job-worker.js was not packaged.
+    if (!script && !warnedInProcess && import.meta.url.includes('/out/')) {
+      warnedInProcess = true;
+      process.emitWarning('job-worker.js was not found beside the main bundle: long jobs run on the main thread.');
+    }
+    return runTask(project, task, hooks);
+  }
   const start: WorkerStart & { task: WorkerTask } = { folder: project.folder, defaultModelPath: project.defaultModelPath, task };
   return new Promise<TaskResult<T>>((resolve, reject) => {
     const worker = new Worker(script, { workerData: start });
