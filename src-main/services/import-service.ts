@@ -36,15 +36,19 @@ export async function importFolder(store: ProjectStore, folder: string, options:
   const summary: ImportSummary = { imported: 0, failed: 0, errors: [] };
   const total = entries.length;
   let done = 0;
-  let pending: ImageRecord[] = [];
+  /** Records waiting to be written, with their place in the scan. */
+  let pending: { order: number; record: ImageRecord }[] = [];
   const flush = () => {
     if (pending.length === 0) return;
+    // In scan order (files finish decoding in any order), so image ids and the species that folder labels
+    // create (the palette's order) are the same on every import of the same folder.
+    const records = pending.sort((first, second) => first.order - second.order).map(({ record }) => record);
     // Images and their folder labels in one transaction, so a crash never leaves a batch unlabeled.
     store.database.transaction(() => {
-      const ids = store.upsertImages(pending);
+      const ids = store.upsertImages(records);
       if (labelsFromFolders) {
         store.setLabels(
-          pending.map((record, index) => ({ imageId: ids[index]!, species: path.basename(record.folder) })),
+          records.map((record, index) => ({ imageId: ids[index]!, species: path.basename(record.folder) })),
           'folder',
         );
       }
@@ -73,10 +77,10 @@ export async function importFolder(store: ProjectStore, folder: string, options:
   const work = async () => {
     while (next < total && !stopped) {
       throwIfCancelled(signal);
-      const entry = entries[next++]!;
+      const order = next++;
       // Await before touching `pending`: a concurrent flush may have replaced the array meanwhile.
-      const result = await record(entry);
-      pending.push(result);
+      const result = await record(entries[order]!);
+      pending.push({ order, record: result });
       done++;
       if (pending.length >= BATCH_SIZE) flush();
       if (done % 10 === 0 || done === total) {
