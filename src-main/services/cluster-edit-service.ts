@@ -7,6 +7,7 @@ import { kmeans } from '../core/clustering/kmeans';
 import { nowIso } from '../db/database';
 import { distancesToCentroids, evaluateRun } from './cluster-service';
 import type { ProjectStore } from './project-store';
+import { gatherRows } from '../core/util/rows';
 
 interface Assignment {
   imageId: number;
@@ -46,11 +47,7 @@ function refreshDistances(store: ProjectStore, runId: number, clusterIds: number
   const members = assignments(store, runId).filter((item) => wanted.has(item.clusterId) && rowOf.has(item.imageId));
   if (members.length === 0) return;
   const dims = embedded.dims;
-  const data = new Float32Array(members.length * dims);
-  members.forEach((item, index) => {
-    const row = rowOf.get(item.imageId)!;
-    data.set(embedded.data.subarray(row * dims, (row + 1) * dims), index * dims);
-  });
+  const data = gatherRows(embedded.data, dims, members.map((item) => rowOf.get(item.imageId)!));
   const order = [...wanted];
   const labels = Int32Array.from(members.map((item) => order.indexOf(item.clusterId)));
   const distances = distancesToCentroids({ data, count: members.length, dims }, labels, order.length);
@@ -118,12 +115,9 @@ export async function splitCluster(store: ProjectStore, runId: number, clusterId
   const embedded = store.embeddingsForImages(run.modelId);
   const rowOf = new Map(embedded.imageIds.map((id, row) => [id, row]));
   const dims = embedded.dims;
-  const data = new Float32Array(members.length * dims);
-  members.forEach((item, index) => {
-    const row = rowOf.get(item.imageId);
-    if (row === undefined) throw new Error('Some images of this cluster have no embedding any more; cluster again.');
-    data.set(embedded.data.subarray(row * dims, (row + 1) * dims), index * dims);
-  });
+  const rows = members.map((item) => rowOf.get(item.imageId));
+  if (rows.includes(undefined)) throw new Error('Some images of this cluster have no embedding any more; cluster again.');
+  const data = gatherRows(embedded.data, dims, rows as number[]);
   const result = await kmeans({ data, count: members.length, dims }, { k: parts, seed, restarts: 5 });
   const firstNew = Math.max(...all.map((item) => item.clusterId)) + 1;
   // The largest part keeps the original id.

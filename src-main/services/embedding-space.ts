@@ -9,6 +9,7 @@ import type { LongWorkOptions } from '../core/util/progress';
 import { type EmbedSummary, embedMissing, embeddingModelId } from './embed-service';
 import type { Project } from './project';
 import type { ProjectStore } from './project-store';
+import { gatherRows } from '../core/util/rows';
 
 /** Setting key of the active adapter's checkpoint id. */
 export const ACTIVE_CHECKPOINT_SETTING = 'training.checkpoint';
@@ -177,8 +178,7 @@ export async function prepareEmbeddings(project: Project, options: LongWorkOptio
           return { ...withSha256(project.store, views.imageIds), dims: views.dims, data: views.plain };
         })();
     const rows = features.sha256.flatMap((sha, row) => (missing.has(sha) ? [row] : []));
-    const input = new Float32Array(rows.length * features.dims);
-    rows.forEach((row, index) => input.set(features.data.subarray(row * features.dims, (row + 1) * features.dims), index * features.dims));
+    const input = gatherRows(features.data, features.dims, rows);
     const output = useAdapter ? await applyAdapter(decodeAdapter(checkpoint.weights), { data: input, count: rows.length, dims: features.dims }) : { data: input, count: rows.length, dims: features.dims };
     const seen = new Set<string>();
     const items = rows.flatMap((row, index) => {

@@ -20,6 +20,7 @@ import { deriveSeed, seededRandom } from '../core/util/random';
 import { embedScales, multiScaleId, scaleAveragedViews, scaleBackbones } from './embedding-space';
 import { importFolder } from './import-service';
 import { Project } from './project';
+import { gatherRows } from '../core/util/rows';
 
 /** Mean (SD) of the four scores over runs. */
 export interface ScoreSummary {
@@ -193,12 +194,8 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
     const subset = (species: Set<string>): LabeledFeatures & { names: string[] } => {
       const rows = views.imageIds.flatMap((id, row) => (species.has(speciesOf.get(id) ?? '') ? [[row, id] as const] : []));
       const names = [...new Set(rows.map(([, id]) => speciesOf.get(id)!))].sort();
-      const data = new Float32Array(rows.length * dims);
-      const mirrored = new Float32Array(rows.length * dims);
-      rows.forEach(([row], index) => {
-        data.set(views.plain.subarray(row * dims, (row + 1) * dims), index * dims);
-        mirrored.set(views.mirrored.subarray(row * dims, (row + 1) * dims), index * dims);
-      });
+      const data = gatherRows(views.plain, dims, rows.map(([row]) => row));
+      const mirrored = gatherRows(views.mirrored, dims, rows.map(([row]) => row));
       return { data, count: rows.length, dims, labels: Int32Array.from(rows.map(([, id]) => names.indexOf(speciesOf.get(id)!))), views: [mirrored], names };
     };
     const train = subset(trainSpecies);

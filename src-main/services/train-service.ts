@@ -12,6 +12,7 @@ import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
 import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, embedScales, multiScaleId, prepareEmbeddings, projectScales, scaleAveragedViews, scaleBackbones } from './embedding-space';
 import type { Project } from './project';
+import { gatherRows } from '../core/util/rows';
 
 /** What can be trained: only the adapter head runs on a CPU-only machine today. */
 export type Trainable = 'head' | 'last-blocks' | 'all';
@@ -73,14 +74,10 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   const dims = views.dims;
   const features = (species: string[], average: boolean): LabeledFeatures => {
     const images = species.flatMap((name, label) => bySpecies.get(name)!.map((imageId) => ({ imageId, label })));
-    const data = new Float32Array(images.length * dims);
-    const mirrored = new Float32Array(images.length * dims);
-    images.forEach(({ imageId }, index) => {
-      const row = rowOf.get(imageId)!;
-      mirrored.set(views.mirrored.subarray(row * dims, (row + 1) * dims), index * dims);
-      data.set(views.plain.subarray(row * dims, (row + 1) * dims), index * dims);
-      if (average) for (let d = 0; d < dims; d++) data[index * dims + d] = (data[index * dims + d]! + mirrored[index * dims + d]!) / 2;
-    });
+    const rows = images.map(({ imageId }) => rowOf.get(imageId)!);
+    const data = gatherRows(views.plain, dims, rows);
+    const mirrored = gatherRows(views.mirrored, dims, rows);
+    if (average) for (let index = 0; index < data.length; index++) data[index] = (data[index]! + mirrored[index]!) / 2;
     return { data, count: images.length, dims, labels: Int32Array.from(images.map((image) => image.label)), views: average ? [] : [mirrored] };
   };
   const train = features(trainSpecies, false);

@@ -7,7 +7,8 @@
 import { adjustedRandIndex } from '../metrics/clustering-metrics';
 import { silhouetteScore } from '../metrics/silhouette';
 import { type LongWorkOptions, throwIfCancelled } from '../util/progress';
-import { deriveSeed, seededRandom } from '../util/random';
+import { deriveSeed, sampleRows, seededRandom } from '../util/random';
+import { gatherRows } from '../util/rows';
 import { kmeans, type VectorSet } from './kmeans';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
 
@@ -36,23 +37,7 @@ export interface KRangeOptions extends LongWorkOptions {
 
 /** The rows `rows` of a vector set, as a new set. */
 function subset(vectors: VectorSet, rows: ArrayLike<number>): VectorSet {
-  const { dims } = vectors;
-  const data = new Float32Array(rows.length * dims);
-  for (let line = 0; line < rows.length; line++) data.set(vectors.data.subarray(rows[line]! * dims, (rows[line]! + 1) * dims), line * dims);
-  return { data, count: rows.length, dims };
-}
-
-/** `size` distinct rows of 0..count-1, ascending, by a seeded partial Fisher-Yates shuffle. */
-function sampleRows(count: number, size: number, seed: number): Int32Array {
-  const random = seededRandom(seed);
-  const rows = Int32Array.from({ length: count }, (_, index) => index);
-  for (let index = 0; index < size; index++) {
-    const swap = index + Math.floor(random() * (count - index));
-    const value = rows[index]!;
-    rows[index] = rows[swap]!;
-    rows[swap] = value;
-  }
-  return rows.slice(0, size).sort();
+  return { data: gatherRows(vectors.data, vectors.dims, rows), count: rows.length, dims: vectors.dims };
 }
 
 function kRange(count: number, options: KRangeOptions): number[] {
@@ -79,7 +64,7 @@ export async function silhouetteK(vectors: VectorSet, options: KRangeOptions & {
   const ks = kRange(vectors.count, options);
   const kernel = options.kernel ?? (await fastestKernel());
   const sampleSize = Math.min(vectors.count, options.sampleSize ?? 2000);
-  const sample = sampleSize < vectors.count ? sampleRows(vectors.count, sampleSize, deriveSeed(seed, 7919)) : null;
+  const sample = sampleSize < vectors.count ? sampleRows(vectors.count, sampleSize, seededRandom(deriveSeed(seed, 7919))).sort() : null;
   const sampleVectors = sample ? subset(vectors, sample) : vectors;
   const values: number[] = [];
   for (const [position, k] of ks.entries()) {
@@ -131,7 +116,7 @@ export async function stabilityK(vectors: VectorSet, options: KRangeOptions & { 
   const ks = kRange(vectors.count, options);
   const kernel = options.kernel ?? (await fastestKernel());
   const sampleSize = Math.max(ks.at(-1)!, Math.round(fraction * vectors.count));
-  const samples = Array.from({ length: runs }, (_, run) => subset(vectors, sampleRows(vectors.count, sampleSize, deriveSeed(seed, 104_729 + run))));
+  const samples = Array.from({ length: runs }, (_, run) => subset(vectors, sampleRows(vectors.count, sampleSize, seededRandom(deriveSeed(seed, 104_729 + run))).sort()));
   const values: number[] = [];
   for (const [position, k] of ks.entries()) {
     const partitions: Int32Array[] = [];

@@ -5,7 +5,8 @@
  * abandoned early.
  */
 import { CancelledError, type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
-import { deriveSeed, type RandomSource, seededRandom } from '../util/random';
+import { deriveSeed, type RandomSource, sampleRows, seededRandom } from '../util/random';
+import { gatherRows, squaredRowNorms } from '../util/rows';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
 
 /** Row-major float32 vectors: `data.length === count * dims`. */
@@ -59,17 +60,6 @@ const ROWS_PER_PRODUCT_FLOATS = 16 * 1024 * 1024;
  * beyond about 100 columns there is little to gain.
  */
 const MAX_SEEDING_GROUP = 16;
-
-function squaredNorms(data: Float32Array, count: number, dims: number): Float64Array {
-  const norms = new Float64Array(count);
-  for (let row = 0; row < count; row++) {
-    let sum = 0;
-    const offset = row * dims;
-    for (let index = 0; index < dims; index++) sum += data[offset + index]! * data[offset + index]!;
-    norms[row] = sum;
-  }
-  return norms;
-}
 
 /**
  * Calls `visit(rowStart, rowCount, products)` with `products` = rows x transpose(centers), in chunks that
@@ -517,16 +507,9 @@ const ABANDON_WINDOW = 5;
 const ABANDON_FIRST_PASS = 8;
 
 /** Copies `rows` (indices into `vectors`) into one contiguous set, with their squared norms. */
-function gatherRows(vectors: VectorSet, norms: Float64Array, rows: Int32Array): { sample: VectorSet; sampleNorms: Float64Array } {
-  const { data, dims } = vectors;
-  const out = new Float32Array(rows.length * dims);
-  const outNorms = new Float64Array(rows.length);
-  for (let line = 0; line < rows.length; line++) {
-    const row = rows[line]!;
-    out.set(data.subarray(row * dims, (row + 1) * dims), line * dims);
-    outNorms[line] = norms[row]!;
-  }
-  return { sample: { data: out, count: rows.length, dims }, sampleNorms: outNorms };
+function gatherSample(vectors: VectorSet, norms: Float64Array, rows: Int32Array): { sample: VectorSet; sampleNorms: Float64Array } {
+  const sampleNorms = Float64Array.from(rows, (row) => norms[row]!);
+  return { sample: { data: gatherRows(vectors.data, vectors.dims, rows), count: rows.length, dims: vectors.dims }, sampleNorms };
 }
 
 /**
@@ -542,7 +525,7 @@ export async function kmeans(vectors: VectorSet, options: KMeansOptions): Promis
   if (vectors.data.length !== vectors.count * vectors.dims) throw new Error('Vector data does not match count x dims.');
   const kernel = options.kernel ?? (await fastestKernel());
   const { count, dims } = vectors;
-  const norms = squaredNorms(vectors.data, count, dims);
+  const norms = squaredRowNorms(vectors.data, count, dims);
   const shiftTolerance = tolerance * meanVariance(vectors, norms);
   const seedRows = Math.min(
     count,
@@ -551,17 +534,9 @@ export async function kmeans(vectors: VectorSet, options: KMeansOptions): Promis
   let seedSet = vectors;
   let seedNorms = norms;
   if (seedRows < count) {
-    // A seeded partial Fisher-Yates shuffle: its first `seedRows` entries are a uniform sample of the rows.
-    const shuffle = seededRandom(deriveSeed(seed, 0x5eed));
-    const permutation = new Int32Array(count);
-    for (let index = 0; index < count; index++) permutation[index] = index;
-    for (let index = 0; index < seedRows; index++) {
-      const other = index + Math.floor(shuffle() * (count - index));
-      const swap = permutation[index]!;
-      permutation[index] = permutation[other]!;
-      permutation[other] = swap;
-    }
-    ({ sample: seedSet, sampleNorms: seedNorms } = gatherRows(vectors, norms, permutation.subarray(0, seedRows)));
+    // A uniform sample of the rows, in the order drawn.
+    const rows = sampleRows(count, seedRows, seededRandom(deriveSeed(seed, 0x5eed)));
+    ({ sample: seedSet, sampleNorms: seedNorms } = gatherSample(vectors, norms, rows));
   }
   const trials = 2 + Math.floor(Math.log(k));
   const groupSize = Math.max(1, Math.min(restarts, MAX_SEEDING_GROUP, Math.floor(ROWS_PER_PRODUCT_FLOATS / (seedRows * trials))));

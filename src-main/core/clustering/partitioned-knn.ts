@@ -20,7 +20,8 @@
  * The result is deterministic for a seed (k-means is seeded; the products and the merge run in a fixed order).
  */
 import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
-import { deriveSeed, seededRandom } from '../util/random';
+import { deriveSeed, sampleRows, seededRandom } from '../util/random';
+import { gatherRows, squaredRowNorms } from '../util/rows';
 import { CandidateLists, offerGatheredBlock } from './candidate-lists';
 import { kmeans, type VectorSet } from './kmeans';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
@@ -79,38 +80,6 @@ const PARTITION_ITERATIONS = 12;
 // Rows per product when assigning points to lists or sampling exact neighbours (keeps products under 64 MB).
 const PRODUCT_FLOATS = 16 * 1024 * 1024;
 
-/** A seeded choice of `size` distinct indices in 0..count-1, ascending. */
-function sampleIndices(count: number, size: number, seed: number): Int32Array {
-  const random = seededRandom(seed);
-  const pool = Int32Array.from({ length: count }, (_, index) => index);
-  for (let index = 0; index < size; index++) {
-    const other = index + Math.floor(random() * (count - index));
-    const value = pool[index]!;
-    pool[index] = pool[other]!;
-    pool[other] = value;
-  }
-  return pool.slice(0, size).sort();
-}
-
-/** Copies the listed rows of a row-major matrix into a new one. */
-function gatherRows(data: Float32Array, dims: number, rows: ArrayLike<number>): Float32Array {
-  const result = new Float32Array(rows.length * dims);
-  for (let index = 0; index < rows.length; index++) result.set(data.subarray(rows[index]! * dims, (rows[index]! + 1) * dims), index * dims);
-  return result;
-}
-
-/** Squared norms of the rows of a row-major matrix. */
-function rowNorms(data: Float32Array, count: number, dims: number): Float64Array {
-  const norms = new Float64Array(count);
-  for (let row = 0; row < count; row++) {
-    let sum = 0;
-    const offset = row * dims;
-    for (let index = 0; index < dims; index++) sum += data[offset + index]! * data[offset + index]!;
-    norms[row] = sum;
-  }
-  return norms;
-}
-
 /**
  * For each point, the lists ranked `from`..`to - 1` by |x - centre|^2 + offset[list] (0 = smallest), row-major
  * count x (to - from), by products of row blocks against the centres.
@@ -126,7 +95,7 @@ async function rankCentres(
   signal?: AbortSignal,
 ): Promise<Int32Array> {
   const { data, count, dims } = vectors;
-  const centreNorms = rowNorms(centres, lists, dims);
+  const centreNorms = squaredRowNorms(centres, lists, dims);
   for (let list = 0; list < lists; list++) centreNorms[list] = centreNorms[list]! + offsets[list]!;
   const width = to - from;
   const ranked = new Int32Array(count * width);
@@ -187,7 +156,7 @@ async function splitLargeLists(
     for (let point = 0; point < count; point++) if (labels[point] === list) members[filled++] = point;
     const parts = Math.ceil(members.length / pointsPerList);
     const memberData = gatherRows(data, dims, members);
-    const sample = sampleIndices(members.length, Math.min(members.length, parts * SAMPLE_PER_LIST), deriveSeed(seed, 3 + list));
+    const sample = sampleRows(members.length, Math.min(members.length, parts * SAMPLE_PER_LIST), seededRandom(deriveSeed(seed, 3 + list))).sort();
     const split = await kmeans(
       { data: gatherRows(memberData, dims, sample), count: sample.length, dims },
       { k: parts, restarts: 1, maxIterations: PARTITION_ITERATIONS, seed: deriveSeed(seed, list), kernel, signal },
@@ -202,7 +171,7 @@ async function splitLargeLists(
 /** Exact neighbours (original indices) of the sampled queries, `neighbors` per query, by products against all points. */
 async function exactSampleNeighbors(vectors: VectorSet, queries: Int32Array, neighbors: number, kernel: MatrixKernel, signal?: AbortSignal): Promise<Int32Array> {
   const { data, count, dims } = vectors;
-  const norms = rowNorms(data, count, dims);
+  const norms = squaredRowNorms(data, count, dims);
   const queryData = gatherRows(data, dims, queries);
   const lists = new CandidateLists(queries.length, neighbors);
   const columnsPerBlock = Math.max(1, Math.floor(PRODUCT_FLOATS / queries.length));
@@ -249,7 +218,7 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
 
   // 1. The partition: k-means on a sample, then every point to its nearest centre.
   onProgress?.({ fraction: 0, message: `Nearest neighbours: splitting ${count} images into ${lists} lists` });
-  const sample = sampleIndices(count, Math.min(count, lists * SAMPLE_PER_LIST), deriveSeed(seed, 1));
+  const sample = sampleRows(count, Math.min(count, lists * SAMPLE_PER_LIST), seededRandom(deriveSeed(seed, 1))).sort();
   const partition = await kmeans(
     { data: gatherRows(vectors.data, dims, sample), count: sample.length, dims },
     { k: lists, restarts: 1, maxIterations: PARTITION_ITERATIONS, seed, kernel, signal },
@@ -274,7 +243,7 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
     const target = position * dims;
     for (let index = 0; index < dims; index++) sorted[target + index] = vectors.data[source + index]! - mean[index]!;
   }
-  const norms = rowNorms(sorted, count, dims);
+  const norms = squaredRowNorms(sorted, count, dims);
 
   // Probing ranks lists by the distance from the point to the mean of the list's members (recomputed on all
   // of them, one Lloyd step). Adding the list's spread, to rank by the mean distance to its members instead,
@@ -298,7 +267,7 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
   const candidates = new CandidateLists(count, neighbors);
 
   // 3. Exact neighbours of a seeded sample of queries, to measure the recall after each pass.
-  const queries = sampleIndices(count, Math.min(count, options.recallSample ?? 256), deriveSeed(seed, 2));
+  const queries = sampleRows(count, Math.min(count, options.recallSample ?? 256), seededRandom(deriveSeed(seed, 2))).sort();
   const truth = await exactSampleNeighbors(vectors, queries, neighbors, kernel, signal);
   const positionOf = new Int32Array(count);
   for (let position = 0; position < count; position++) positionOf[order[position]!] = position;
@@ -342,8 +311,7 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
         throwIfCancelled(signal);
         const rowPoints = queriesOf.subarray(first, Math.min(queryStart[list + 1]!, first + rowsPerProduct));
         if (columns > 0) {
-          const rows = new Float32Array(rowPoints.length * dims);
-          for (let row = 0; row < rowPoints.length; row++) rows.set(sorted.subarray(rowPoints[row]! * dims, (rowPoints[row]! + 1) * dims), row * dims);
+          const rows = gatherRows(sorted, dims, rowPoints);
           const products = await kernel.multiplyTransposed(rows, rowPoints.length, block, columns, dims);
           offerGatheredBlock(products, rowPoints, listStart[list]!, columns, norms, candidates);
           pairsComputed += rowPoints.length * columns;

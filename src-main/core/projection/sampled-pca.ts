@@ -6,7 +6,7 @@
  */
 import type { VectorSet } from '../clustering/kmeans';
 import { symmetricEigen } from '../clustering/linear-algebra';
-import { seededRandom, type RandomSource } from '../util/random';
+import { sampleRows, seededRandom, type RandomSource } from '../util/random';
 
 /** Settings of `sampledPrincipalComponents`; all optional. */
 export interface SampledPcaOptions {
@@ -36,7 +36,7 @@ export function sampledPrincipalComponents(vectors: VectorSet, options: SampledP
   for (let index = 0; index < dims; index++) mean[index] = mean[index]! / Math.max(count, 1);
 
   // The sample, centred, as one dense row-major matrix (sampleCount x dims).
-  const rows = sampleRows(count, Math.min(count, options.sampleSize ?? 5000), random);
+  const rows = sampleRows(count, Math.min(count, options.sampleSize ?? 5000), random).sort();
   const sampleCount = rows.length;
   const sample = new Float64Array(sampleCount * dims);
   rows.forEach((row, position) => {
@@ -94,17 +94,6 @@ export function sampledPrincipalComponents(vectors: VectorSet, options: SampledP
     coordinates.set(sums, row * components);
   }
   return { coordinates, axes };
-}
-
-/** `size` distinct row numbers of `count`, in increasing order (partial Fisher-Yates). */
-function sampleRows(count: number, size: number, random: RandomSource): number[] {
-  if (size >= count) return Array.from({ length: count }, (_, row) => row);
-  const order = Int32Array.from({ length: count }, (_, row) => row);
-  for (let position = 0; position < size; position++) {
-    const other = position + Math.floor(random() * (count - position));
-    [order[position], order[other]] = [order[other]!, order[position]!];
-  }
-  return Array.from(order.subarray(0, size)).sort((a, b) => a - b);
 }
 
 /** A standard normal draw (Box-Muller). */

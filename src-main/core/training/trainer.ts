@@ -9,6 +9,7 @@ import { clusterAccuracy } from '../metrics/clustering-metrics';
 import { readyTf } from '../backbones/tfjs-runtime';
 import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
 import { deriveSeed, seededRandom } from '../util/random';
+import { gatherRows } from '../util/rows';
 import { type AdapterWeights, applyAdapter, featureNormalisation, normaliseRows, transpose } from './adapter';
 import { groupByClass, sampleEpisode } from './episodes';
 import { kclLoss, makeMatMul, mclLoss, prototypicalLoss, scatterLoss } from './losses';
@@ -77,15 +78,6 @@ function columnSums(matrix: Float32Array, rows: number, columns: number): Float3
   const sums = new Float32Array(columns);
   for (let row = 0; row < rows; row++) for (let column = 0; column < columns; column++) sums[column] = sums[column]! + matrix[row * columns + column]!;
   return sums;
-}
-
-function gatherRows(source: Float32Array, dims: number, rows: Int32Array | number[]): Float32Array {
-  const out = new Float32Array(rows.length * dims);
-  for (let index = 0; index < rows.length; index++) {
-    const row = rows[index]!;
-    out.set(source.subarray(row * dims, (row + 1) * dims), index * dims);
-  }
-  return out;
 }
 
 /** Scores an adapter on validation features: K-means with k = number of species, CA (Eq. 4). */

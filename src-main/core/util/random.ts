@@ -24,3 +24,22 @@ export function deriveSeed(seed: number, index: number): number {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+/**
+ * `size` distinct numbers of 0..count-1, a uniform sample without replacement in the order drawn: the first
+ * `size` entries of a partial Fisher-Yates shuffle driven by `random`. When `size` >= `count` it is every
+ * number in order, and nothing is drawn.
+ *
+ * sampleRows(10, 3, seededRandom(1)) // Int32Array [6, 1, 0]
+ */
+export function sampleRows(count: number, size: number, random: RandomSource): Int32Array {
+  const rows = Int32Array.from({ length: count }, (_, row) => row);
+  if (size >= count) return rows;
+  for (let position = 0; position < size; position++) {
+    const other = position + Math.floor(random() * (count - position));
+    const value = rows[position]!;
+    rows[position] = rows[other]!;
+    rows[other] = value;
+  }
+  return rows.slice(0, size);
+}
