@@ -19,7 +19,7 @@
 import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
 import { graphComponents, linkComponents } from './component-links';
 import type { VectorSet } from './kmeans';
-import { nearestNeighbors } from './knn-graph';
+import { centered, nearestNeighbors } from './knn-graph';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
 
 /** Settings of a Ward clustering. */
@@ -310,20 +310,8 @@ async function condensedSquaredDistances(vectors: VectorSet, kernel: MatrixKerne
     }
     return condensed;
   }
-  // Mean-centred float32 products, as knn-graph.ts: |x|^2 - 2 x.y + |y|^2 loses less to cancellation.
-  const mean = new Float64Array(dims);
-  for (let row = 0; row < count; row++) for (let index = 0; index < dims; index++) mean[index] = mean[index]! + data[row * dims + index]!;
-  const centred = new Float32Array(count * dims);
-  const norms = new Float64Array(count);
-  for (let row = 0; row < count; row++) {
-    let sum = 0;
-    for (let index = 0; index < dims; index++) {
-      const value = Math.fround(data[row * dims + index]! - mean[index]! / count);
-      centred[row * dims + index] = value;
-      sum += value * value;
-    }
-    norms[row] = sum;
-  }
+  // Mean-centred float32 products: |x|^2 - 2 x.y + |y|^2 loses less to cancellation.
+  const { data: centred, norms } = centered(vectors);
   const rowsPerBlock = Math.max(1, Math.min(512, Math.floor((16 * 1024 * 1024) / count)));
   for (let start = 0; start < count; start += rowsPerBlock) {
     throwIfCancelled(signal);

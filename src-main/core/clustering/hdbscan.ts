@@ -24,7 +24,7 @@
 import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
 import { graphComponents, linkComponents } from './component-links';
 import type { VectorSet } from './kmeans';
-import { nearestNeighbors } from './knn-graph';
+import { centered, nearestNeighbors } from './knn-graph';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
 
 /** Settings of an HDBSCAN run. */
@@ -149,19 +149,7 @@ function squaredDistance(data: Float32Array, dims: number, a: number, b: number)
 /** Prim's algorithm on the dense mutual reachability matrix (squared distances from float32 products on centred data). */
 async function primTree(vectors: VectorSet, squaredCore: Float64Array, kernel: MatrixKernel, signal: AbortSignal | undefined): Promise<SpanningTree> {
   const { count, dims, data } = vectors;
-  const mean = new Float64Array(dims);
-  for (let row = 0; row < count; row++) for (let index = 0; index < dims; index++) mean[index] = mean[index]! + data[row * dims + index]! / count;
-  const centred = new Float32Array(count * dims);
-  const norms = new Float64Array(count);
-  for (let row = 0; row < count; row++) {
-    let sum = 0;
-    for (let index = 0; index < dims; index++) {
-      const value = Math.fround(data[row * dims + index]! - mean[index]!);
-      centred[row * dims + index] = value;
-      sum += value * value;
-    }
-    norms[row] = sum;
-  }
+  const { data: centred, norms } = centered(vectors);
   const matrix = new Float32Array(count * count);
   const rowsPerBlock = Math.max(1, Math.min(512, Math.floor((16 * 1024 * 1024) / count)));
   for (let start = 0; start < count; start += rowsPerBlock) {

@@ -87,7 +87,7 @@ const PRODUCT_FLOATS = 16 * 1024 * 1024;
 const MAX_ROWS_PER_BLOCK = 512;
 
 /** Subtracts the mean: distances do not change, and the norms shrink, so `|x|^2 - 2 x.y + |y|^2` loses less to cancellation. */
-function centered(vectors: VectorSet): { data: Float32Array; norms: Float64Array } {
+export function centered(vectors: VectorSet): { data: Float32Array; norms: Float64Array } {
   const { count, dims } = vectors;
   const mean = new Float64Array(dims);
   for (let row = 0; row < count; row++) {
