@@ -17,9 +17,9 @@
  *   only a spanning set of such links, see component-links.ts).
  */
 import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
-import { graphComponents, linkComponents } from './component-links';
+import { disjointSets, graphComponents, linkComponents } from './component-links';
 import type { VectorSet } from './kmeans';
-import { centered, nearestNeighbors } from './knn-graph';
+import { forEachDistanceBlock, nearestNeighbors } from './knn-graph';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
 
 /** Settings of a Ward clustering. */
@@ -310,20 +310,13 @@ async function condensedSquaredDistances(vectors: VectorSet, kernel: MatrixKerne
     }
     return condensed;
   }
-  // Mean-centred float32 products: |x|^2 - 2 x.y + |y|^2 loses less to cancellation.
-  const { data: centred, norms } = centered(vectors);
-  const rowsPerBlock = Math.max(1, Math.min(512, Math.floor((16 * 1024 * 1024) / count)));
-  for (let start = 0; start < count; start += rowsPerBlock) {
-    throwIfCancelled(signal);
-    const rows = Math.min(rowsPerBlock, count - start);
-    const products = await kernel.multiplyTransposed(centred.subarray(start * dims, (start + rows) * dims), rows, centred, count, dims);
+  await forEachDistanceBlock(vectors, kernel, signal, (start, rows, products, norms) => {
     for (let line = 0; line < rows; line++) {
       const i = start + line;
       let position = i * count - (i * (i + 1)) / 2;
       for (let j = i + 1; j < count; j++) condensed[position++] = Math.max(0, norms[i]! + norms[j]! - 2 * products[line * count + j]!);
     }
-    await yieldToEventLoop();
-  }
+  });
   return condensed;
 }
 
@@ -402,14 +395,7 @@ async function exactWard(vectors: VectorSet, k: number, kernel: MatrixKernel, op
   }
   // The chain finds merges out of order; sorted by cost (stable) they are the Ward tree, and the first N - k cut it at k.
   const order = Array.from({ length: count - 1 }, (_, merge) => merge).sort((x, y) => mergeCost[x]! - mergeCost[y]! || x - y);
-  const parent = Int32Array.from({ length: count }, (_, point) => point);
-  const find = (point: number): number => {
-    while (parent[point] !== point) {
-      parent[point] = parent[parent[point]!]!;
-      point = parent[point]!;
-    }
-    return point;
-  };
+  const { parent, find } = disjointSets(count);
   const mergeCosts = new Float64Array(count - k);
   for (let step = 0; step < count - k; step++) {
     const merge = order[step]!;

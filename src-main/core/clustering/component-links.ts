@@ -38,9 +38,14 @@ export const EVERY_PAIR_LIMIT = 1024;
 const PRODUCT_FLOATS = 16 * 1024 * 1024;
 const MAX_ROWS_PER_BLOCK = 512;
 
-/** Connected components of an undirected graph given as an edge list: component of each point, 0..count-1 in order of first point. */
-export function graphComponents(count: number, from: ArrayLike<number>, to: ArrayLike<number>): { components: Int32Array; componentCount: number } {
-  const parent = Int32Array.from({ length: count }, (_, index) => index);
+/**
+ * Disjoint sets over 0..count-1: `find` returns a set's representative (halving paths as it goes); join two
+ * representatives by writing `parent[one] = other`.
+ *
+ * const { parent, find } = disjointSets(3); parent[find(2)] = find(0); find(2) // 0
+ */
+export function disjointSets(count: number): { parent: Int32Array; find: (point: number) => number } {
+  const parent = Int32Array.from({ length: count }, (_, point) => point);
   const find = (point: number): number => {
     while (parent[point] !== point) {
       parent[point] = parent[parent[point]!]!;
@@ -48,6 +53,12 @@ export function graphComponents(count: number, from: ArrayLike<number>, to: Arra
     }
     return point;
   };
+  return { parent, find };
+}
+
+/** Connected components of an undirected graph given as an edge list: component of each point, 0..count-1 in order of first point. */
+export function graphComponents(count: number, from: ArrayLike<number>, to: ArrayLike<number>): { components: Int32Array; componentCount: number } {
+  const { parent, find } = disjointSets(count);
   for (let edge = 0; edge < from.length; edge++) {
     const a = find(from[edge]!);
     const b = find(to[edge]!);
@@ -177,14 +188,7 @@ export async function linkComponents(vectors: VectorSet, components: Int32Array,
       }
     });
     // Join groups along each group's best link, skipping links that would close a cycle (ties).
-    const parent = Int32Array.from({ length: groupCount }, (_, index) => index);
-    const find = (group: number): number => {
-      while (parent[group] !== group) {
-        parent[group] = parent[parent[group]!]!;
-        group = parent[group]!;
-      }
-      return group;
-    };
+    const { parent, find } = disjointSets(groupCount);
     for (let group = 0; group < groupCount; group++) {
       const a = find(current[bestFrom[group]!]!);
       const b = find(current[bestTo[group]!]!);

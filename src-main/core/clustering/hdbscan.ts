@@ -21,10 +21,10 @@
  *    a cluster is chosen when it is more stable than its chosen descendants together. The root is never
  *    chosen (allow_single_cluster = False), so there are always 0 or at least 2 clusters.
  */
-import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
-import { graphComponents, linkComponents } from './component-links';
+import { type LongWorkOptions, throwIfCancelled } from '../util/progress';
+import { disjointSets, graphComponents, linkComponents } from './component-links';
 import type { VectorSet } from './kmeans';
-import { centered, nearestNeighbors } from './knn-graph';
+import { forEachDistanceBlock, nearestNeighbors } from './knn-graph';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
 
 /** Settings of an HDBSCAN run. */
@@ -148,14 +148,9 @@ function squaredDistance(data: Float32Array, dims: number, a: number, b: number)
 
 /** Prim's algorithm on the dense mutual reachability matrix (squared distances from float32 products on centred data). */
 async function primTree(vectors: VectorSet, squaredCore: Float64Array, kernel: MatrixKernel, signal: AbortSignal | undefined): Promise<SpanningTree> {
-  const { count, dims, data } = vectors;
-  const { data: centred, norms } = centered(vectors);
+  const { count } = vectors;
   const matrix = new Float32Array(count * count);
-  const rowsPerBlock = Math.max(1, Math.min(512, Math.floor((16 * 1024 * 1024) / count)));
-  for (let start = 0; start < count; start += rowsPerBlock) {
-    throwIfCancelled(signal);
-    const rows = Math.min(rowsPerBlock, count - start);
-    const products = await kernel.multiplyTransposed(centred.subarray(start * dims, (start + rows) * dims), rows, centred, count, dims);
+  await forEachDistanceBlock(vectors, kernel, signal, (start, rows, products, norms) => {
     for (let line = 0; line < rows; line++) {
       const i = start + line;
       for (let j = 0; j < count; j++) {
@@ -163,8 +158,7 @@ async function primTree(vectors: VectorSet, squaredCore: Float64Array, kernel: M
         matrix[i * count + j] = Math.max(squared, squaredCore[i]!, squaredCore[j]!);
       }
     }
-    await yieldToEventLoop();
-  }
+  });
   const inTree = new Uint8Array(count);
   const best = new Float64Array(count).fill(Infinity);
   const bestFrom = new Int32Array(count);
@@ -211,14 +205,7 @@ async function graphTree(
     }
   }
   const order = Uint32Array.from({ length: edges }, (_, edge) => edge).sort((a, b) => weights[a]! - weights[b]! || a - b);
-  const parent = Int32Array.from({ length: count }, (_, point) => point);
-  const find = (point: number): number => {
-    while (parent[point] !== point) {
-      parent[point] = parent[parent[point]!]!;
-      point = parent[point]!;
-    }
-    return point;
-  };
+  const { parent, find } = disjointSets(count);
   const from: number[] = [];
   const to: number[] = [];
   const treeWeights: number[] = [];
@@ -257,14 +244,7 @@ function condenseAndSelect(count: number, tree: SpanningTree, minClusterSize: nu
   const right = new Int32Array(merges);
   const height = new Float64Array(merges);
   const size = new Int32Array(2 * count - 1).fill(1);
-  const parent = Int32Array.from({ length: 2 * count - 1 }, (_, node) => node);
-  const find = (node: number): number => {
-    while (parent[node] !== node) {
-      parent[node] = parent[parent[node]!]!;
-      node = parent[node]!;
-    }
-    return node;
-  };
+  const { parent, find } = disjointSets(2 * count - 1);
   order.forEach((edge, merge) => {
     const a = find(tree.from[edge]!);
     const b = find(tree.to[edge]!);

@@ -111,6 +111,28 @@ export function centered(vectors: VectorSet): { data: Float32Array; norms: Float
 }
 
 /**
+ * All-pairs squared distances, a block of rows at a time: `visit(start, rows, products, norms)` gets the rows'
+ * dot products with every row of the mean-centred data (rows x count, row-major) and the centred rows' squared
+ * norms, so the squared distance of rows i and j is max(0, norms[i] + norms[j] - 2 products[(i - start) * count + j]).
+ */
+export async function forEachDistanceBlock(
+  vectors: VectorSet,
+  kernel: MatrixKernel,
+  signal: AbortSignal | undefined,
+  visit: (start: number, rows: number, products: Float32Array, norms: Float64Array) => void,
+): Promise<void> {
+  const { count, dims } = vectors;
+  const { data: centred, norms } = centered(vectors);
+  const rowsPerBlock = Math.max(1, Math.min(MAX_ROWS_PER_BLOCK, Math.floor(PRODUCT_FLOATS / count)));
+  for (let start = 0; start < count; start += rowsPerBlock) {
+    throwIfCancelled(signal);
+    const rows = Math.min(rowsPerBlock, count - start);
+    visit(start, rows, await kernel.multiplyTransposed(centred.subarray(start * dims, (start + rows) * dims), rows, centred, count, dims), norms);
+    await yieldToEventLoop();
+  }
+}
+
+/**
  * Finds every point's exact nearest neighbours (squared Euclidean distance), ties going to the lower index.
  *
  * await nearestNeighbors({ data, count: 4, dims: 1 }, { neighbors: 1 }) // data 0, 1, 5, 7
