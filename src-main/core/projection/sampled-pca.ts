@@ -5,7 +5,7 @@
  * 50,000 x 1280 takes about a second on one core, where power iteration over every row takes minutes.
  */
 import type { VectorSet } from '../clustering/kmeans';
-import { symmetricEigen } from '../clustering/linear-algebra';
+import { multiply, symmetricEigen } from '../clustering/linear-algebra';
 import { sampleRows, seededRandom, type RandomSource } from '../util/random';
 
 /** Settings of `sampledPrincipalComponents`; all optional. */
@@ -49,11 +49,11 @@ export function sampledPrincipalComponents(vectors: VectorSet, options: SampledP
     // Z (dims x width) spans the top of the sample's row space after a few rounds of Z <- orth(S^T orth(S Z)).
     let basis = orthonormalColumns(Float64Array.from({ length: dims * width }, () => gaussian(random)), dims, width);
     for (let iteration = 0; iteration < (options.iterations ?? 4); iteration++) {
-      const left = orthonormalColumns(multiply(sample, sampleCount, dims, basis, width), sampleCount, width);
+      const left = orthonormalColumns(multiply(sample, basis, sampleCount, dims, width), sampleCount, width);
       basis = orthonormalColumns(multiplyTransposed(sample, sampleCount, dims, left, width), dims, width);
     }
     // Rayleigh-Ritz: the covariance of the sample within the subspace, diagonalised exactly.
-    const projected = multiply(sample, sampleCount, dims, basis, width);
+    const projected = multiply(sample, basis, sampleCount, dims, width);
     const small = new Float64Array(width * width);
     for (let row = 0; row < sampleCount; row++) {
       for (let a = 0; a < width; a++) {
@@ -99,19 +99,6 @@ export function sampledPrincipalComponents(vectors: VectorSet, options: SampledP
 /** A standard normal draw (Box-Muller). */
 function gaussian(random: RandomSource): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
-/** A (rows x inner) times B (inner x columns), both row-major. */
-function multiply(a: Float64Array, rows: number, inner: number, b: Float64Array, columns: number): Float64Array {
-  const result = new Float64Array(rows * columns);
-  for (let row = 0; row < rows; row++) {
-    for (let index = 0; index < inner; index++) {
-      const value = a[row * inner + index]!;
-      if (value === 0) continue;
-      for (let column = 0; column < columns; column++) result[row * columns + column] = result[row * columns + column]! + value * b[index * columns + column]!;
-    }
-  }
-  return result;
 }
 
 /** A^T (A is rows x inner) times B (rows x columns), both row-major: an inner x columns result. */
