@@ -1,6 +1,7 @@
 /** Runtime validation of every request, because the renderer is untrusted. Mirrors `api.ts`. */
 import { z } from 'zod';
 import type { Channel, RequestOf } from './api';
+import { TRAINING_LIMITS } from './limits';
 
 const empty = z.object({}).strict();
 const speciesName = z.string().trim().min(1).max(200);
@@ -76,15 +77,15 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'export:csv': empty,
   'training:start': z
     .object({
-      way: z.number().int().min(2).max(200).optional(),
-      shot: z.number().int().min(1).max(50).optional(),
-      query: z.number().int().min(1).max(50).optional(),
-      tasksPerEpoch: z.number().int().min(1).max(10_000).optional(),
-      epochs: z.number().int().min(1).max(100).optional(),
-      alpha: z.number().min(0).max(1).optional(),
+      way: z.number().int().min(TRAINING_LIMITS.way.min).max(TRAINING_LIMITS.way.max).optional(),
+      shot: z.number().int().min(TRAINING_LIMITS.shot.min).max(TRAINING_LIMITS.shot.max).optional(),
+      query: z.number().int().min(TRAINING_LIMITS.query.min).max(TRAINING_LIMITS.query.max).optional(),
+      tasksPerEpoch: z.number().int().min(TRAINING_LIMITS.tasksPerEpoch.min).max(TRAINING_LIMITS.tasksPerEpoch.max).optional(),
+      epochs: z.number().int().min(TRAINING_LIMITS.epochs.min).max(TRAINING_LIMITS.epochs.max).optional(),
+      alpha: z.number().min(TRAINING_LIMITS.alpha.min).max(TRAINING_LIMITS.alpha.max).optional(),
       loss: z.enum(['proto', 'scatter', 'kcl', 'mcl']).optional(),
-      learningRate: z.number().positive().max(1).optional(),
-      seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+      learningRate: z.number().positive().max(TRAINING_LIMITS.learningRate.max).optional(),
+      seed: z.number().int().min(TRAINING_LIMITS.seed.min).max(TRAINING_LIMITS.seed.max).optional(),
     })
     .strict(),
   'models:list': empty,

@@ -1,0 +1,14 @@
+/**
+ * Bounds of the fine-tuning settings, shared by the request schema (`schemas.ts`) and the form that fills it
+ * (TrainPanel.svelte), so the form never offers a value the main process would reject.
+ */
+export const TRAINING_LIMITS = {
+  way: { min: 2, max: 200 },
+  shot: { min: 1, max: 50 },
+  query: { min: 1, max: 50 },
+  tasksPerEpoch: { min: 1, max: 10_000 },
+  epochs: { min: 1, max: 100 },
+  alpha: { min: 0, max: 1 },
+  learningRate: { max: 1 },
+  seed: { min: 0, max: 2 ** 32 - 1 },
+} as const;
