@@ -1,6 +1,6 @@
 /**
- * Bounds of the fine-tuning settings, shared by the request schema (`schemas.ts`) and the form that fills it
- * (TrainPanel.svelte), so the form never offers a value the main process would reject.
+ * Bounds of the fine-tuning settings that `schemas.ts` accepts. The renderer's form repeats them (it may import
+ * only types from src-main) in src-renderer/src/lib/training-fields.ts, and a test keeps the two equal.
  */
 export const TRAINING_LIMITS = {
   way: { min: 2, max: 200 },
