@@ -1,5 +1,5 @@
 /** Tiny fixtures made by the tests themselves: temporary folders and real images encoded by sharp. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -26,6 +26,18 @@ export async function writeJpeg(file: string, seed: number, size = 64): Promise<
     pixels[index * 3 + 2] = (seed * 31 + (x ^ y)) % 256;
   }
   await sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).jpeg().toFile(file);
+}
+
+/**
+ * Writes `species` folders named `species 0`, `species 1`, ... of `perSpecies` generated JPEGs each (`size`
+ * pixels, a distinct seed per photo) under `folder`, as a labeled light-trap night would look.
+ */
+export async function writeSpeciesFolders(folder: string, species: number, perSpecies: number, size = 48): Promise<void> {
+  for (let group = 0; group < species; group++) {
+    const speciesFolder = path.join(folder, `species ${group}`);
+    mkdirSync(speciesFolder, { recursive: true });
+    for (let index = 0; index < perSpecies; index++) await writeJpeg(path.join(speciesFolder, `${index}.jpg`), group * 40 + index, size);
+  }
 }
 
 /** A deterministic float32 matrix of `count` points around `centers` Gaussian-ish blobs. */

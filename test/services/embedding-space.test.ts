@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backbone } from '../../src-main/core/backbones/backbone';
@@ -15,7 +14,7 @@ import {
 import { importFolder } from '../../src-main/services/import-service';
 import { Project } from '../../src-main/services/project';
 import { trainProject } from '../../src-main/services/train-service';
-import { TFJS_MODEL, temporaryFolder, writeJpeg } from '../helpers/fixtures';
+import { TFJS_MODEL, temporaryFolder, writeSpeciesFolders } from '../helpers/fixtures';
 
 const temporary = temporaryFolder();
 let project: Project;
@@ -23,11 +22,7 @@ let project: Project;
 beforeAll(async () => {
   const photos = path.join(temporary.folder, 'photos');
   // 7 "species" x 11 generated photos: enough for training to hold out 2 species for validation.
-  for (let species = 0; species < 7; species++) {
-    const folder = path.join(photos, `species ${species}`);
-    mkdirSync(folder, { recursive: true });
-    for (let index = 0; index < 11; index++) await writeJpeg(path.join(folder, `${index}.jpg`), species * 40 + index, 48);
-  }
+  await writeSpeciesFolders(photos, 7, 11);
   project = Project.open(path.join(temporary.folder, 'project'), TFJS_MODEL);
   await importFolder(project.store, photos, { labelsFromFolders: true, thumbnailPath: (sha) => project.thumbnailPath(sha) });
 });
