@@ -197,11 +197,16 @@ export async function addModelFromUrl(
   }
 }
 
+/** Where a registered model's file (ONNX) or folder (TF.js) is. */
+export function registeredModelPath(manifest: ModelManifest): string {
+  return path.join(modelsFolder(), manifest.id, manifest.entry);
+}
+
 /** Turns a registry id (or id prefix) or a path into a path `loadBackbone` accepts. */
 export async function resolveModelReference(reference: string): Promise<string> {
   if (existsSync(reference)) return path.resolve(reference);
   const matches = (await listModels()).filter((model) => model.id === reference || model.id.startsWith(reference) || model.name === reference);
-  if (matches.length === 1) return path.join(modelsFolder(), matches[0]!.id, matches[0]!.entry);
+  if (matches.length === 1) return registeredModelPath(matches[0]!);
   if (matches.length > 1) throw new Error(`"${reference}" matches ${matches.length} models (${matches.map((model) => model.id).join(', ')}); use the full id.`);
   throw new Error(`No model "${reference}": give a path to an .onnx file or TF.js folder, or the id of a model added with \`specimen-sorter models add\`.`);
 }

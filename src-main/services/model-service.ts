@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ModelInfo } from '../contract/api';
 import { loadBackbone, preferredRuntime, resolveModelPath } from '../core/backbones/load-backbone';
 import type { LongWorkOptions } from '../core/util/progress';
-import { addModelFromPath, addModelFromUrl, listModels, resolveModelReference, type ModelManifest } from './model-registry';
+import { addModelFromPath, addModelFromUrl, listModels, registeredModelPath, resolveModelReference, type ModelManifest } from './model-registry';
 import { MODEL_SETTING, type Project } from './project';
 
 /** The id the bundled default model is listed under. */
@@ -31,7 +31,7 @@ export async function listProjectModels(project: Project): Promise<{ models: Mod
     });
   }
   for (const manifest of await listModels()) {
-    const file = await resolveModelReference(manifest.id);
+    const file = registeredModelPath(manifest);
     models.push(fromManifest(manifest, file, inUse(file)));
   }
   // A model set by path (the CLI's --model) that is neither bundled nor registered is still shown.
