@@ -5,6 +5,7 @@
  */
 import { buildMatMulTransposedModel } from '../backbones/onnx-graph';
 import { MessageWriter } from '../backbones/protobuf';
+import { type QuantizedColumns, type QuantizedRows, ROW_ZERO_POINT } from './quantized-rows';
 
 /** Per row, the two smallest entries of a product plus bias and their columns, as `smallestTwo` returns them. */
 export interface SmallestTwo {
@@ -28,8 +29,37 @@ export interface MatrixKernel {
    * callers fall back to `multiplyTransposed`.
    */
   smallestTwo?(a: Float32Array, rows: number, b: Float32Array, columns: number, dims: number, bias: Float32Array): Promise<SmallestTwo>;
+  /**
+   * `smallestTwo` on 8-bit codes: per row r of `a` (rows `first`..`first + rows - 1` of the quantized
+   * rows), the two smallest of `a.scales[r] x b.scales[c] x (a.codes[r] - 128).b.codes[c] + bias[c]` over the
+   * columns c, from an integer product. The caller bounds the rounding error (see quantized-rows.ts).
+   * Optional; only kernels with a fast integer product have it.
+   */
+  quantizedSmallestTwo?(a: QuantizedRows, first: number, rows: number, b: QuantizedColumns, bias: Float32Array): Promise<SmallestTwo>;
   /** Frees native resources. */
   dispose(): Promise<void>;
+}
+
+/** Per row of a [rows, columns] matrix, its two smallest entries and their columns (ties: lower column first). */
+function smallestTwoOf(scores: Float32Array, rows: number, columns: number): SmallestTwo {
+  const values = new Float32Array(rows * 2);
+  const indices = new Int32Array(rows * 2);
+  for (let row = 0; row < rows; row++) {
+    let best = -1;
+    let second = -1;
+    for (let column = 0; column < columns; column++) {
+      const value = scores[row * columns + column]!;
+      if (best < 0 || value < values[row * 2]!) {
+        [second, values[row * 2 + 1]] = [best, values[row * 2]!];
+        [best, values[row * 2]] = [column, value];
+      } else if (second < 0 || value < values[row * 2 + 1]!) {
+        [second, values[row * 2 + 1]] = [column, value];
+      }
+    }
+    indices[row * 2] = best;
+    indices[row * 2 + 1] = second;
+  }
+  return { values, columns: indices };
 }
 
 /** A plain JavaScript kernel: slow, dependency-free, and the reference the fast one is tested against. */
@@ -52,63 +82,72 @@ export function javascriptKernel(): MatrixKernel {
     async smallestTwo(a, rows, b, columns, dims, bias) {
       if (columns < 2) throw new Error('smallestTwo needs at least 2 columns.');
       const products = await this.multiplyTransposed(a, rows, b, columns, dims);
-      const values = new Float32Array(rows * 2);
-      const indices = new Int32Array(rows * 2);
       for (let row = 0; row < rows; row++) {
-        let best = -1;
-        let second = -1;
-        for (let column = 0; column < columns; column++) {
-          const value = Math.fround(products[row * columns + column]! + bias[column]!);
-          if (best < 0 || value < values[row * 2]!) {
-            [second, values[row * 2 + 1]] = [best, values[row * 2]!];
-            [best, values[row * 2]] = [column, value];
-          } else if (second < 0 || value < values[row * 2 + 1]!) {
-            [second, values[row * 2 + 1]] = [column, value];
-          }
-        }
-        indices[row * 2] = best;
-        indices[row * 2 + 1] = second;
+        for (let column = 0; column < columns; column++) products[row * columns + column] = Math.fround(products[row * columns + column]! + bias[column]!);
       }
-      return { values, columns: indices };
+      return smallestTwoOf(products, rows, columns);
+    },
+    async quantizedSmallestTwo(a, first, rows, b, bias) {
+      const { dims } = a;
+      const { columns } = b;
+      if (columns < 2) throw new Error('quantizedSmallestTwo needs at least 2 columns.');
+      // Scores in float64 from exact integer products: the reference the onnxruntime graph is tested against.
+      const scores = new Float32Array(rows * columns);
+      for (let line = 0; line < rows; line++) {
+        const offset = (first + line) * dims;
+        for (let column = 0; column < columns; column++) {
+          let product = 0;
+          for (let index = 0; index < dims; index++) product += (a.codes[offset + index]! - ROW_ZERO_POINT) * b.codes[index * columns + column]!;
+          scores[line * columns + column] = a.scales[first + line]! * b.scales[column]! * product + bias[column]!;
+        }
+      }
+      return smallestTwoOf(scores, rows, columns);
     },
     async dispose() {},
   };
 }
 
 const ONNX_FLOAT = 1;
+const ONNX_UINT8 = 2;
+const ONNX_INT8 = 3;
 const ONNX_INT32 = 6;
 const ONNX_INT64 = 7;
 const ATTRIBUTE_INT = 2;
 
+/** One node of a small ONNX graph; attributes are all integers. */
+interface GraphNode {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attributes?: Record<string, number>;
+}
+
+/** A graph input or output: name, ONNX element type and symbolic dimensions. */
+type GraphValue = [name: string, type: number, dims: string[]];
+
 /**
- * An ONNX graph `TopK(Gemm(a, b, bias, transB = 1), k, largest = 0)` with the indices cast to int32: inputs
- * a [n, d], b [m, d], bias [m] and k [1] (int64); outputs `values` [n, k] and `indices` [n, k]. Field
- * numbers as in onnx-graph.ts (NodeProto: input 1, output 2, name 3, op_type 4, attribute 5).
+ * Serialises a single-graph ONNX model (opset 13). Field numbers as in onnx-graph.ts (NodeProto: input 1,
+ * output 2, name 3, op_type 4, attribute 5; GraphProto: node 1, name 2, input 11, output 12).
  */
-function buildSmallestProductsModel(): Uint8Array {
+function buildGraphModel(name: string, nodes: GraphNode[], inputs: GraphValue[], outputs: GraphValue[]): Uint8Array {
   const model = new MessageWriter();
   model.varint(1, 8); // ir_version 8
   model.text(2, 'specimen-sorter');
   model.message(7, (graph) => {
-    const integerAttribute = (node: MessageWriter, name: string, value: number) =>
-      node.message(5, (attribute) => attribute.text(1, name).varint(3, value).varint(20, ATTRIBUTE_INT));
-    graph.message(1, (node) => {
-      node.text(1, 'a').text(1, 'b').text(1, 'bias').text(2, 'scores').text(3, 'gemm').text(4, 'Gemm');
-      integerAttribute(node, 'transB', 1);
-    });
-    graph.message(1, (node) => {
-      node.text(1, 'scores').text(1, 'k').text(2, 'values').text(2, 'indices64').text(3, 'top').text(4, 'TopK');
-      integerAttribute(node, 'largest', 0);
-      integerAttribute(node, 'sorted', 1);
-    });
-    graph.message(1, (node) => {
-      node.text(1, 'indices64').text(2, 'indices').text(3, 'cast').text(4, 'Cast');
-      integerAttribute(node, 'to', ONNX_INT32);
-    });
-    graph.text(2, 'smallest_products');
-    const tensor = (field: number, name: string, type: number, dims: string[]) =>
+    for (const [index, { op, inputs: from, outputs: to, attributes = {} }] of nodes.entries()) {
+      graph.message(1, (node) => {
+        for (const input of from) node.text(1, input);
+        for (const output of to) node.text(2, output);
+        node.text(3, `${op.toLowerCase()}_${index}`).text(4, op);
+        for (const [attribute, value] of Object.entries(attributes)) {
+          node.message(5, (message) => message.text(1, attribute).varint(3, value).varint(20, ATTRIBUTE_INT));
+        }
+      });
+    }
+    graph.text(2, name);
+    const tensor = (field: number, [valueName, type, dims]: GraphValue) =>
       graph.message(field, (valueInfo) => {
-        valueInfo.text(1, name);
+        valueInfo.text(1, valueName);
         valueInfo.message(2, (typeProto) =>
           typeProto.message(1, (tensorType) => {
             tensorType.varint(1, type);
@@ -118,15 +157,65 @@ function buildSmallestProductsModel(): Uint8Array {
           }),
         );
       });
-    tensor(11, 'a', ONNX_FLOAT, ['n', 'd']);
-    tensor(11, 'b', ONNX_FLOAT, ['m', 'd']);
-    tensor(11, 'bias', ONNX_FLOAT, ['m']);
-    tensor(11, 'k', ONNX_INT64, ['one']);
-    tensor(12, 'values', ONNX_FLOAT, ['n', 'top']);
-    tensor(12, 'indices', ONNX_INT32, ['n', 'top']);
+    for (const input of inputs) tensor(11, input);
+    for (const output of outputs) tensor(12, output);
   });
   model.message(8, (opset) => opset.text(1, '').varint(2, 13));
   return model.finish();
+}
+
+/** The two smallest scores per row (sorted), with their indices cast to int32. */
+const SMALLEST_TWO_NODES: GraphNode[] = [
+  { op: 'TopK', inputs: ['scores', 'k'], outputs: ['values', 'indices64'], attributes: { largest: 0, sorted: 1 } },
+  { op: 'Cast', inputs: ['indices64'], outputs: ['indices'], attributes: { to: ONNX_INT32 } },
+];
+const SMALLEST_TWO_OUTPUTS: GraphValue[] = [
+  ['values', ONNX_FLOAT, ['n', 'top']],
+  ['indices', ONNX_INT32, ['n', 'top']],
+];
+
+/** `TopK(Gemm(a, b, bias, transB = 1), k, largest = 0)`: inputs a [n, d], b [m, d], bias [m], k [1] (int64). */
+function buildSmallestProductsModel(): Uint8Array {
+  return buildGraphModel(
+    'smallest_products',
+    [{ op: 'Gemm', inputs: ['a', 'b', 'bias'], outputs: ['scores'], attributes: { transB: 1 } }, ...SMALLEST_TWO_NODES],
+    [
+      ['a', ONNX_FLOAT, ['n', 'd']],
+      ['b', ONNX_FLOAT, ['m', 'd']],
+      ['bias', ONNX_FLOAT, ['m']],
+      ['k', ONNX_INT64, ['one']],
+    ],
+    SMALLEST_TWO_OUTPUTS,
+  );
+}
+
+/**
+ * The same on 8-bit codes: `TopK(float(MatMulInteger(a, b, a_zero)) x column_scales x row_scales + bias)`;
+ * inputs a [n, d] uint8, a_zero (scalar uint8), b [d, m] int8, row_scales [n, 1], column_scales [m], bias [m],
+ * k [1] (int64).
+ */
+function buildQuantizedSmallestProductsModel(): Uint8Array {
+  return buildGraphModel(
+    'quantized_smallest_products',
+    [
+      { op: 'MatMulInteger', inputs: ['a', 'b', 'a_zero'], outputs: ['integer_products'] },
+      { op: 'Cast', inputs: ['integer_products'], outputs: ['products'], attributes: { to: ONNX_FLOAT } },
+      { op: 'Mul', inputs: ['products', 'column_scales'], outputs: ['column_scaled'] },
+      { op: 'Mul', inputs: ['column_scaled', 'row_scales'], outputs: ['scaled'] },
+      { op: 'Add', inputs: ['scaled', 'bias'], outputs: ['scores'] },
+      ...SMALLEST_TWO_NODES,
+    ],
+    [
+      ['a', ONNX_UINT8, ['n', 'd']],
+      ['a_zero', ONNX_UINT8, []],
+      ['b', ONNX_INT8, ['d', 'm']],
+      ['row_scales', ONNX_FLOAT, ['n', 'one']],
+      ['column_scales', ONNX_FLOAT, ['m']],
+      ['bias', ONNX_FLOAT, ['m']],
+      ['k', ONNX_INT64, ['one']],
+    ],
+    SMALLEST_TWO_OUTPUTS,
+  );
 }
 
 /** A kernel on onnxruntime-node's CPU Gemm using `threads` threads (default: every core). */
@@ -144,7 +233,9 @@ export async function onnxKernel(threads?: number): Promise<MatrixKernel> {
   const session = await ort.InferenceSession.create(buildMatMulTransposedModel(), sessionOptions);
   // Created on first use: most callers only multiply.
   let smallestSession: ReturnType<typeof ort.InferenceSession.create> | undefined;
+  let quantizedSession: ReturnType<typeof ort.InferenceSession.create> | undefined;
   const two = new ort.Tensor('int64', BigInt64Array.from([2n]), [1]);
+  const rowZeroPoint = new ort.Tensor('uint8', Uint8Array.of(ROW_ZERO_POINT), []);
   return {
     name: 'onnxruntime',
     async multiplyTransposed(a, rows, b, columns, dims) {
@@ -165,9 +256,25 @@ export async function onnxKernel(threads?: number): Promise<MatrixKernel> {
       });
       return { values: result.values!.data as Float32Array, columns: result.indices!.data as Int32Array };
     },
+    async quantizedSmallestTwo(a, first, rows, b, bias) {
+      if (b.columns < 2) throw new Error('quantizedSmallestTwo needs at least 2 columns.');
+      quantizedSession ??= ort.InferenceSession.create(buildQuantizedSmallestProductsModel(), sessionOptions);
+      const { dims } = a;
+      const result = await (await quantizedSession).run({
+        a: new ort.Tensor('uint8', a.codes.subarray(first * dims, (first + rows) * dims), [rows, dims]),
+        a_zero: rowZeroPoint,
+        b: new ort.Tensor('int8', b.codes, [dims, b.columns]),
+        row_scales: new ort.Tensor('float32', a.scales.subarray(first, first + rows), [rows, 1]),
+        column_scales: new ort.Tensor('float32', b.scales, [b.columns]),
+        bias: new ort.Tensor('float32', bias.subarray(0, b.columns), [b.columns]),
+        k: two,
+      });
+      return { values: result.values!.data as Float32Array, columns: result.indices!.data as Int32Array };
+    },
     async dispose() {
       await session.release();
       if (smallestSession) await (await smallestSession).release();
+      if (quantizedSession) await (await quantizedSession).release();
     },
   };
 }

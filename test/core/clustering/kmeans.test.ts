@@ -140,6 +140,25 @@ describe('kmeans', () => {
     expectFixedPoint(data, 1500, 6, 12, several);
   });
 
+  it('ends at an exact Lloyd fixed point when ranking with 8-bit products, on either kernel', async () => {
+    // Uniform points: many rows lie near a tie between two centers, where rounding could pick the wrong one.
+    const data = uniform(1200, 24, 9);
+    for (const kernel of [javascriptKernel(), await onnxKernel(1)]) {
+      const result = await kmeans({ data, count: 1200, dims: 24 }, { k: 9, seed: 4, restarts: 2, tolerance: 0, quantize: true, kernel });
+      expectFixedPoint(data, 1200, 24, 9, result);
+      await kernel.dispose();
+    }
+  });
+
+  it('recovers blobs with 8-bit products as it does with float32 ones', async () => {
+    const { data, labels } = blobs(1500, 32, 12, 8);
+    const vectors = { data, count: 1500, dims: 32 };
+    const quantized = await kmeans(vectors, { k: 12, seed: 5, restarts: 3, quantize: true });
+    const float = await kmeans(vectors, { k: 12, seed: 5, restarts: 3, quantize: false });
+    expect(adjustedRandIndex(labels, quantized.labels)).toBeGreaterThan(0.99);
+    expect(quantized.inertia).toBeLessThanOrEqual(float.inertia * 1.001);
+  });
+
   it('stops when cancelled', async () => {
     const { data } = blobs(200, 4, 3, 1);
     const controller = new AbortController();
