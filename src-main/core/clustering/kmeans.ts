@@ -1,8 +1,9 @@
 /**
  * K-means clustering of float32 vectors: greedy k-means++ initialisation (restarts seeded in lockstep, on a
  * row sample when the data are large), Lloyd's iterations with Hamerly's bounds and the distance step
- * written as one matrix product, several seeded restarts keeping the lowest inertia, hopeless restarts
- * abandoned early.
+ * written as one matrix product (on 8-bit integer codes for large inputs: approximate early passes, then
+ * exact ones whose labels rounding bounds prove), several seeded restarts keeping the lowest inertia,
+ * hopeless restarts abandoned early.
  */
 import { CancelledError, type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
 import { deriveSeed, type RandomSource, sampleRows, seededRandom } from '../util/random';
