@@ -9,7 +9,7 @@ import { CancelledError, type LongWorkOptions, throwIfCancelled, yieldToEventLoo
 import { deriveSeed, type RandomSource, sampleRows, seededRandom } from '../util/random';
 import { gatherRows, squaredRowNorms } from '../util/rows';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
-import { type QuantizedRows, quantizeColumns, quantizeRows } from './quantized-rows';
+import { type QuantizedRows, quantizeColumns, quantizeRows, type RowCodes } from './quantized-rows';
 
 /** Row-major float32 vectors: `data.length === count * dims`. */
 export interface VectorSet {
@@ -284,11 +284,9 @@ async function lloyd(
   const nearestTwo = k >= 2 && kernel.smallestTwo ? kernel.smallestTwo.bind(kernel) : undefined;
   // With 8-bit rows (see quantizedMeasure) the rows' codes are gathered here instead of their floats.
   const integerNearestTwo = k >= 2 && quantized && kernel.quantizedSmallestTwo ? kernel.quantizedSmallestTwo.bind(kernel) : undefined;
-  const gatheredCodes: QuantizedRows | undefined = integerNearestTwo && {
+  const gatheredCodes: RowCodes | undefined = integerNearestTwo && {
     codes: new Uint8Array(Math.min(chunkRows, GATHER_ROWS) * dims),
     scales: new Float32Array(Math.min(chunkRows, GATHER_ROWS)),
-    magnitudes: new Float32Array(0),
-    errors: new Float32Array(0),
     count: Math.min(chunkRows, GATHER_ROWS),
     dims,
   };
@@ -374,7 +372,7 @@ async function lloyd(
    * Hamerly bounds. The other rows (ambiguous: nearly equidistant from two centers) are measured again in
    * float32.
    */
-  const quantizedMeasure = async (rows: QuantizedRows, first: number, lines: number, rowAt: (line: number) => number, verify: boolean) => {
+  const quantizedMeasure = async (rows: RowCodes, first: number, lines: number, rowAt: (line: number) => number, verify: boolean) => {
     const { values, columns } = await integerNearestTwo!(rows, first, lines, quantizedCenters!, centerBias);
     let ambiguous = 0;
     for (let line = 0; line < lines; line++) {

@@ -254,6 +254,8 @@ export async function knnGraph(vectors: VectorSet, options: AffinityOptions = {}
       kernel: options.kernel,
       seed: options.seed,
       targetRecall: options.targetRecall,
+      // Only which points are neighbours enters the connectivity affinity, not their distances.
+      quantize: true,
       signal: options.signal,
       onProgress: options.onProgress,
     });

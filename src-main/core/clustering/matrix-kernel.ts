@@ -5,7 +5,7 @@
  */
 import { buildMatMulTransposedModel } from '../backbones/onnx-graph';
 import { MessageWriter } from '../backbones/protobuf';
-import { type QuantizedColumns, type QuantizedRows, ROW_ZERO_POINT } from './quantized-rows';
+import { type QuantizedColumns, ROW_ZERO_POINT, type RowCodes } from './quantized-rows';
 
 /** Per row, the two smallest entries of a product plus bias and their columns, as `smallestTwo` returns them. */
 export interface SmallestTwo {
@@ -35,7 +35,13 @@ export interface MatrixKernel {
    * columns c, from an integer product. The caller bounds the rounding error (see quantized-rows.ts).
    * Optional; only kernels with a fast integer product have it.
    */
-  quantizedSmallestTwo?(a: QuantizedRows, first: number, rows: number, b: QuantizedColumns, bias: Float32Array): Promise<SmallestTwo>;
+  quantizedSmallestTwo?(a: RowCodes, first: number, rows: number, b: QuantizedColumns, bias: Float32Array): Promise<SmallestTwo>;
+  /**
+   * The [rows, b.columns] products `a.scales[r] x b.scales[c] x (a.codes[r] - 128).b.codes[c]` of rows
+   * `first`..`first + rows - 1` of `a`: dot products of the rounded vectors, from an integer product.
+   * Optional, like quantizedSmallestTwo.
+   */
+  quantizedProducts?(a: RowCodes, first: number, rows: number, b: QuantizedColumns): Promise<Float32Array>;
   /** Frees native resources. */
   dispose(): Promise<void>;
 }
@@ -88,20 +94,27 @@ export function javascriptKernel(): MatrixKernel {
       return smallestTwoOf(products, rows, columns);
     },
     async quantizedSmallestTwo(a, first, rows, b, bias) {
+      if (b.columns < 2) throw new Error('quantizedSmallestTwo needs at least 2 columns.');
+      const scores = await this.quantizedProducts!(a, first, rows, b);
+      for (let line = 0; line < rows; line++) {
+        for (let column = 0; column < b.columns; column++) scores[line * b.columns + column] = scores[line * b.columns + column]! + bias[column]!;
+      }
+      return smallestTwoOf(scores, rows, b.columns);
+    },
+    async quantizedProducts(a, first, rows, b) {
       const { dims } = a;
       const { columns } = b;
-      if (columns < 2) throw new Error('quantizedSmallestTwo needs at least 2 columns.');
-      // Scores in float64 from exact integer products: the reference the onnxruntime graph is tested against.
-      const scores = new Float32Array(rows * columns);
+      // Exact integer products, then the scales: the reference the onnxruntime graphs are tested against.
+      const products = new Float32Array(rows * columns);
       for (let line = 0; line < rows; line++) {
         const offset = (first + line) * dims;
         for (let column = 0; column < columns; column++) {
           let product = 0;
           for (let index = 0; index < dims; index++) product += (a.codes[offset + index]! - ROW_ZERO_POINT) * b.codes[index * columns + column]!;
-          scores[line * columns + column] = a.scales[first + line]! * b.scales[column]! * product + bias[column]!;
+          products[line * columns + column] = a.scales[first + line]! * b.scales[column]! * product;
         }
       }
-      return smallestTwoOf(scores, rows, columns);
+      return products;
     },
     async dispose() {},
   };
@@ -189,31 +202,33 @@ function buildSmallestProductsModel(): Uint8Array {
   );
 }
 
-/**
- * The same on 8-bit codes: `TopK(float(MatMulInteger(a, b, a_zero)) x column_scales x row_scales + bias)`;
- * inputs a [n, d] uint8, a_zero (scalar uint8), b [d, m] int8, row_scales [n, 1], column_scales [m], bias [m],
- * k [1] (int64).
- */
+/** `float(MatMulInteger(a, b, a_zero)) x column_scales x row_scales`, as `scaled`. */
+const SCALED_INTEGER_PRODUCT_NODES: GraphNode[] = [
+  { op: 'MatMulInteger', inputs: ['a', 'b', 'a_zero'], outputs: ['integer_products'] },
+  { op: 'Cast', inputs: ['integer_products'], outputs: ['products'], attributes: { to: ONNX_FLOAT } },
+  { op: 'Mul', inputs: ['products', 'column_scales'], outputs: ['column_scaled'] },
+  { op: 'Mul', inputs: ['column_scaled', 'row_scales'], outputs: ['scaled'] },
+];
+/** Inputs a [n, d] uint8, a_zero (scalar uint8), b [d, m] int8, row_scales [n, 1], column_scales [m]. */
+const SCALED_INTEGER_PRODUCT_INPUTS: GraphValue[] = [
+  ['a', ONNX_UINT8, ['n', 'd']],
+  ['a_zero', ONNX_UINT8, []],
+  ['b', ONNX_INT8, ['d', 'm']],
+  ['row_scales', ONNX_FLOAT, ['n', 'one']],
+  ['column_scales', ONNX_FLOAT, ['m']],
+];
+
+/** The scaled integer product, output `scaled` [n, m]. */
+function buildQuantizedProductsModel(): Uint8Array {
+  return buildGraphModel('quantized_products', SCALED_INTEGER_PRODUCT_NODES, SCALED_INTEGER_PRODUCT_INPUTS, [['scaled', ONNX_FLOAT, ['n', 'm']]]);
+}
+
+/** The two smallest of the scaled integer product plus bias [m] per row, as buildSmallestProductsModel (k [1] int64). */
 function buildQuantizedSmallestProductsModel(): Uint8Array {
   return buildGraphModel(
     'quantized_smallest_products',
-    [
-      { op: 'MatMulInteger', inputs: ['a', 'b', 'a_zero'], outputs: ['integer_products'] },
-      { op: 'Cast', inputs: ['integer_products'], outputs: ['products'], attributes: { to: ONNX_FLOAT } },
-      { op: 'Mul', inputs: ['products', 'column_scales'], outputs: ['column_scaled'] },
-      { op: 'Mul', inputs: ['column_scaled', 'row_scales'], outputs: ['scaled'] },
-      { op: 'Add', inputs: ['scaled', 'bias'], outputs: ['scores'] },
-      ...SMALLEST_TWO_NODES,
-    ],
-    [
-      ['a', ONNX_UINT8, ['n', 'd']],
-      ['a_zero', ONNX_UINT8, []],
-      ['b', ONNX_INT8, ['d', 'm']],
-      ['row_scales', ONNX_FLOAT, ['n', 'one']],
-      ['column_scales', ONNX_FLOAT, ['m']],
-      ['bias', ONNX_FLOAT, ['m']],
-      ['k', ONNX_INT64, ['one']],
-    ],
+    [...SCALED_INTEGER_PRODUCT_NODES, { op: 'Add', inputs: ['scaled', 'bias'], outputs: ['scores'] }, ...SMALLEST_TWO_NODES],
+    [...SCALED_INTEGER_PRODUCT_INPUTS, ['bias', ONNX_FLOAT, ['m']], ['k', ONNX_INT64, ['one']]],
     SMALLEST_TWO_OUTPUTS,
   );
 }
@@ -233,9 +248,18 @@ export async function onnxKernel(threads?: number): Promise<MatrixKernel> {
   const session = await ort.InferenceSession.create(buildMatMulTransposedModel(), sessionOptions);
   // Created on first use: most callers only multiply.
   let smallestSession: ReturnType<typeof ort.InferenceSession.create> | undefined;
-  let quantizedSession: ReturnType<typeof ort.InferenceSession.create> | undefined;
+  let quantizedSmallestSession: ReturnType<typeof ort.InferenceSession.create> | undefined;
+  let quantizedProductsSession: ReturnType<typeof ort.InferenceSession.create> | undefined;
   const two = new ort.Tensor('int64', BigInt64Array.from([2n]), [1]);
   const rowZeroPoint = new ort.Tensor('uint8', Uint8Array.of(ROW_ZERO_POINT), []);
+  /** The inputs of the scaled integer product for rows `first`.. of `a` against `b`. */
+  const integerProductFeeds = (a: RowCodes, first: number, rows: number, b: QuantizedColumns) => ({
+    a: new ort.Tensor('uint8', a.codes.subarray(first * a.dims, (first + rows) * a.dims), [rows, a.dims]),
+    a_zero: rowZeroPoint,
+    b: new ort.Tensor('int8', b.codes.subarray(0, a.dims * b.columns), [a.dims, b.columns]),
+    row_scales: new ort.Tensor('float32', a.scales.subarray(first, first + rows), [rows, 1]),
+    column_scales: new ort.Tensor('float32', b.scales.subarray(0, b.columns), [b.columns]),
+  });
   return {
     name: 'onnxruntime',
     async multiplyTransposed(a, rows, b, columns, dims) {
@@ -258,23 +282,24 @@ export async function onnxKernel(threads?: number): Promise<MatrixKernel> {
     },
     async quantizedSmallestTwo(a, first, rows, b, bias) {
       if (b.columns < 2) throw new Error('quantizedSmallestTwo needs at least 2 columns.');
-      quantizedSession ??= ort.InferenceSession.create(buildQuantizedSmallestProductsModel(), sessionOptions);
-      const { dims } = a;
-      const result = await (await quantizedSession).run({
-        a: new ort.Tensor('uint8', a.codes.subarray(first * dims, (first + rows) * dims), [rows, dims]),
-        a_zero: rowZeroPoint,
-        b: new ort.Tensor('int8', b.codes, [dims, b.columns]),
-        row_scales: new ort.Tensor('float32', a.scales.subarray(first, first + rows), [rows, 1]),
-        column_scales: new ort.Tensor('float32', b.scales, [b.columns]),
+      quantizedSmallestSession ??= ort.InferenceSession.create(buildQuantizedSmallestProductsModel(), sessionOptions);
+      const result = await (await quantizedSmallestSession).run({
+        ...integerProductFeeds(a, first, rows, b),
         bias: new ort.Tensor('float32', bias.subarray(0, b.columns), [b.columns]),
         k: two,
       });
       return { values: result.values!.data as Float32Array, columns: result.indices!.data as Int32Array };
     },
+    async quantizedProducts(a, first, rows, b) {
+      quantizedProductsSession ??= ort.InferenceSession.create(buildQuantizedProductsModel(), sessionOptions);
+      const result = await (await quantizedProductsSession).run(integerProductFeeds(a, first, rows, b));
+      return result.scaled!.data as Float32Array;
+    },
     async dispose() {
       await session.release();
       if (smallestSession) await (await smallestSession).release();
-      if (quantizedSession) await (await quantizedSession).release();
+      if (quantizedSmallestSession) await (await quantizedSmallestSession).release();
+      if (quantizedProductsSession) await (await quantizedProductsSession).release();
     },
   };
 }

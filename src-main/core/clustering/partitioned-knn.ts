@@ -25,6 +25,7 @@ import { gatherRows, squaredRowNorms } from '../util/rows';
 import { CandidateLists, offerGatheredBlock } from './candidate-lists';
 import { kmeans, type VectorSet } from './kmeans';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
+import { quantizeRows, type RowCodes, transposedBlocks } from './quantized-rows';
 
 /** Settings of the partitioned neighbour search. */
 export interface PartitionedSearchOptions extends LongWorkOptions {
@@ -50,6 +51,13 @@ export interface PartitionedSearchOptions extends LongWorkOptions {
   maxWorkFraction?: number;
   /** Queries in the recall sample (exact neighbours cost one pass over the data per 256). Default 256. */
   recallSample?: number;
+  /**
+   * Compare points by 8-bit integer products where the kernel has them (quantized-rows.ts): 2-3 times the
+   * speed, at the price of distances off by the rounding (about 1% of a squared distance), so a near tie
+   * for the last neighbour may go either way; the recall is still measured against exact float32
+   * neighbours. Default false: the returned distances are exact float32 ones.
+   */
+  quantize?: boolean;
 }
 
 /** Neighbour lists of the partitioned search and what it measured. */
@@ -244,6 +252,10 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
     for (let index = 0; index < dims; index++) sorted[target + index] = vectors.data[source + index]! - mean[index]!;
   }
   const norms = squaredRowNorms(sorted, count, dims);
+  // With integer products each list's codes are laid out once as the right operand of its products.
+  const quantized = options.quantize && kernel.quantizedProducts ? quantizeRows(sorted, count, dims) : undefined;
+  const listCodes = quantized && transposedBlocks(quantized, listStart);
+  const gatheredCodes: RowCodes | undefined = quantized && { codes: new Uint8Array(0), scales: new Float32Array(0), count: 0, dims };
 
   // Probing ranks lists by the distance from the point to the mean of the list's members (recomputed on all
   // of them, one Lloyd step). Adding the list's spread, to rank by the mean distance to its members instead,
@@ -311,8 +323,28 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
         throwIfCancelled(signal);
         const rowPoints = queriesOf.subarray(first, Math.min(queryStart[list + 1]!, first + rowsPerProduct));
         if (columns > 0) {
-          const rows = gatherRows(sorted, dims, rowPoints);
-          const products = await kernel.multiplyTransposed(rows, rowPoints.length, block, columns, dims);
+          let products: Float32Array;
+          if (gatheredCodes) {
+            if (gatheredCodes.codes.length < rowPoints.length * dims) {
+              gatheredCodes.codes = new Uint8Array(rowPoints.length * dims);
+              gatheredCodes.scales = new Float32Array(rowPoints.length);
+            }
+            gatheredCodes.count = rowPoints.length;
+            for (let line = 0; line < rowPoints.length; line++) {
+              const point = rowPoints[line]!;
+              gatheredCodes.codes.set(quantized!.codes.subarray(point * dims, (point + 1) * dims), line * dims);
+              gatheredCodes.scales[line] = quantized!.scales[point]!;
+            }
+            const columnCodes = {
+              codes: listCodes!.subarray(listStart[list]! * dims, listStart[list + 1]! * dims),
+              scales: quantized!.scales.subarray(listStart[list]!, listStart[list + 1]!),
+              columns,
+              dims,
+            };
+            products = await kernel.quantizedProducts!(gatheredCodes, 0, rowPoints.length, columnCodes);
+          } else {
+            products = await kernel.multiplyTransposed(gatherRows(sorted, dims, rowPoints), rowPoints.length, block, columns, dims);
+          }
           offerGatheredBlock(products, rowPoints, listStart[list]!, columns, norms, candidates);
           pairsComputed += rowPoints.length * columns;
         }

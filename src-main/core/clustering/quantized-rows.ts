@@ -10,17 +10,21 @@
  */
 
 /** Rows as uint8 codes with a zero point of 128 (the left operand of MatMulInteger). */
-export interface QuantizedRows {
+export interface RowCodes {
   /** [count, dims] row-major: round(x / scale) + 128, in 1..255. */
   codes: Uint8Array;
   /** Per row: x is approximately scale x (code - 128). */
   scales: Float32Array;
+  count: number;
+  dims: number;
+}
+
+/** Row codes with what bounds their rounding error. */
+export interface QuantizedRows extends RowCodes {
   /** Per row: |x'|, the norm of the rounded row. */
   magnitudes: Float32Array;
   /** Per row: |x - x'|, the norm of the rounding error. */
   errors: Float32Array;
-  count: number;
-  dims: number;
 }
 
 /** What quantizeRows learns of the original rows on the way, so callers need not read them again. */
@@ -37,12 +41,16 @@ export interface QuantizedColumns {
   codes: Int8Array;
   /** Per column: c is approximately scale x code. */
   scales: Float32Array;
+  columns: number;
+  dims: number;
+}
+
+/** What bounds the rounding error of quantized columns. */
+export interface ColumnBounds {
   /** The largest |c| over the columns (of the original, not the rounded, vectors). */
   largestNorm: number;
   /** The largest |c - c'| over the columns. */
   largestError: number;
-  columns: number;
-  dims: number;
 }
 
 /** The zero point of QuantizedRows codes. */
@@ -102,7 +110,7 @@ export function quantizeRows(data: Float32Array, count: number, dims: number): Q
  *
  * quantizeColumns(Float32Array.of(2, 0, 0, 1), 2, 2).codes // Int8Array [127, 0, 0, 127]: columns (2, 0) and (0, 1)
  */
-export function quantizeColumns(vectors: Float32Array, columns: number, dims: number): QuantizedColumns {
+export function quantizeColumns(vectors: Float32Array, columns: number, dims: number): QuantizedColumns & ColumnBounds {
   const codes = new Int8Array(dims * columns);
   const scales = new Float32Array(columns);
   let largestNorm = 0;
@@ -127,4 +135,27 @@ export function quantizeColumns(vectors: Float32Array, columns: number, dims: nu
     largestError = Math.max(largestError, Math.sqrt(error));
   }
   return { codes, scales, largestNorm: largestNorm * (1 + 1e-6), largestError: largestError * (1 + 1e-6), columns, dims };
+}
+
+/**
+ * Each list's members' codes as int8, transposed: the block of list l, members `listStart[l]`..`listStart[l + 1] - 1`
+ * of `rows` (consecutive), lies at `listStart[l] x dims` as [dims, members], ready to be the right operand of
+ * a product against the list.
+ *
+ * transposedBlocks(quantizeRows(Float32Array.of(1, 0, 0, 1, 1, 1), 3, 2), Int32Array.of(0, 2, 3))
+ * // Int8Array [127, 0, 0, 127, 127, 127]: list 0 holds rows 0-1 as columns, list 1 row 2
+ */
+export function transposedBlocks(rows: RowCodes, listStart: Int32Array): Int8Array {
+  const { codes, dims } = rows;
+  const blocks = new Int8Array(rows.count * dims);
+  for (let list = 0; list + 1 < listStart.length; list++) {
+    const start = listStart[list]!;
+    const members = listStart[list + 1]! - start;
+    const base = start * dims;
+    for (let member = 0; member < members; member++) {
+      const source = (start + member) * dims;
+      for (let index = 0; index < dims; index++) blocks[base + index * members + member] = codes[source + index]! - ROW_ZERO_POINT;
+    }
+  }
+  return blocks;
 }

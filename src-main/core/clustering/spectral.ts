@@ -277,7 +277,7 @@ export async function spectralClustering(vectors: VectorSet, options: SpectralOp
     const result = await kmeans({ data: Float32Array.from(embedding), count, dims: k }, { k, seed, restarts: 10, kernel, signal });
     labels = result.labels;
   } else {
-    labels = clusterQr(embedding, count, k);
+    labels = await clusterQr(embedding, count, k, kernel);
   }
   const assignSeconds = (performance.now() - started) / 1000;
   onProgress?.({ fraction: 1, message: `Spectral clustering done: ${k} clusters` });

@@ -62,6 +62,27 @@ describe('partitioned nearest neighbours', () => {
     }
   });
 
+  it('finds nearly the same neighbours with 8-bit integer products, its recall still measured against float32', async () => {
+    const exact = await nearestNeighbors(vectors, { neighbors: 9 });
+    const options = { neighbors: 9, pointsPerList: 100, maxWorkFraction: 1, seed: 3 };
+    const float = await partitionedNeighbors(vectors, options);
+    const integer = await partitionedNeighbors(vectors, { ...options, quantize: true });
+    const recall = fullRecall(exact.indices, integer.indices, count, 9);
+    expect(integer.recall).toBeGreaterThanOrEqual(0.95);
+    expect(Math.abs(integer.recall - recall)).toBeLessThan(0.03);
+    // Rounding moves only near ties for the last places.
+    expect(recall).toBeGreaterThan(fullRecall(exact.indices, float.indices, count, 9) - 0.02);
+    // Distances are those of the rounded vectors: within about 1% of the true ones.
+    for (let point = 0; point < count; point += 97) {
+      for (let slot = 0; slot < 9; slot++) {
+        const other = integer.indices[point * 9 + slot]!;
+        let sum = 0;
+        for (let index = 0; index < dims; index++) sum += (data[point * dims + index]! - data[other * dims + index]!) ** 2;
+        expect(Math.abs(integer.squaredDistances[point * 9 + slot]! - sum)).toBeLessThan(0.02 * sum);
+      }
+    }
+  });
+
   it('reports a low recall when a single probe is allowed, and more probes raise it', async () => {
     const exact = await nearestNeighbors(vectors, { neighbors: 9 });
     const one = await partitionedNeighbors(vectors, { neighbors: 9, pointsPerList: 100, probes: 1, targetRecall: 0, seed: 3 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { javascriptKernel, onnxKernel } from '../../../src-main/core/clustering/matrix-kernel';
-import { quantizeColumns, quantizeRows, ROW_ZERO_POINT } from '../../../src-main/core/clustering/quantized-rows';
+import { quantizeColumns, quantizeRows, ROW_ZERO_POINT, transposedBlocks } from '../../../src-main/core/clustering/quantized-rows';
 import { seededRandom } from '../../../src-main/core/util/random';
 
 function randomMatrix(rows: number, dims: number, seed: number, spread = 1): Float32Array {
@@ -43,6 +43,31 @@ describe('quantizeRows', () => {
       expect(Math.sqrt(error)).toBeLessThanOrEqual(quantized.errors[row]!);
       expect(quantized.errors[row]!).toBeLessThan(Math.sqrt(dims) * quantized.scales[row]!);
     }
+  });
+});
+
+describe('transposedBlocks', () => {
+  it("lays each list's codes out as signed columns", () => {
+    const rows = quantizeRows(Float32Array.of(1, 0, 0, 1, 1, 1), 3, 2);
+    expect(Array.from(transposedBlocks(rows, Int32Array.of(0, 2, 3)))).toEqual([127, 0, 0, 127, 127, 127]);
+  });
+});
+
+describe('quantizedProducts', () => {
+  it('onnxruntime matches the JavaScript reference, rows offset and columns a list block', async () => {
+    const dims = 29;
+    const data = randomMatrix(40, dims, 21, 4);
+    const rows = quantizeRows(data, 40, dims);
+    const blocks = transposedBlocks(rows, Int32Array.of(0, 15, 40));
+    const second = { codes: blocks.subarray(15 * dims), scales: rows.scales.subarray(15), columns: 25, dims };
+    const fast = await onnxKernel(1);
+    const actual = await fast.quantizedProducts!(rows, 3, 10, second);
+    await fast.dispose();
+    const expected = await javascriptKernel().quantizedProducts!(rows, 3, 10, second);
+    expect(actual.length).toBe(10 * 25);
+    for (let index = 0; index < actual.length; index++) expect(actual[index]).toBeCloseTo(expected[index]!, 3);
+    // And close to the float products: row 3 with row 15 (the block's first column).
+    expect(expected[0]).toBeCloseTo(dot(data, 3 * dims, data, 15 * dims, dims), 0);
   });
 });
 
