@@ -12,7 +12,7 @@ import type { LongWorkOptions, Progress } from '../util/progress';
 import { throwIfCancelled } from '../util/progress';
 import { clusterQr } from './cluster-qr';
 import { kmeans, type VectorSet } from './kmeans';
-import { knnGraph, type NeighborSearchReport, type SparseMatrix } from './knn-graph';
+import { knnGraph, permuteSymmetric, type NeighborSearchReport, type SparseMatrix } from './knn-graph';
 import { symmetricEigen } from './linear-algebra';
 import { type BlockVectors, lobpcg, type SymmetricOperator } from './lobpcg';
 import type { MatrixKernel } from './matrix-kernel';
@@ -149,6 +149,16 @@ export function normalizedAdjacency(affinity: SparseMatrix): { operator: Symmetr
  */
 const START_SMOOTHING_STEPS = 12;
 
+/** The points list by list (a counting sort of `labels`, stable): `order[i]` is the i-th point in that order. */
+function listOrder(labels: Int32Array, lists: number): Int32Array {
+  const start = new Int32Array(lists + 1);
+  for (const list of labels) start[list + 1] = start[list + 1]! + 1;
+  for (let list = 0; list < lists; list++) start[list + 1] = start[list + 1]! + start[list]!;
+  const order = new Int32Array(labels.length);
+  for (let point = 0; point < labels.length; point++) order[start[labels[point]!]!++] = point;
+  return order;
+}
+
 /** Applies `steps` times x <- (x + M x) / 2 to a block of vectors. */
 function smoothBlock(operator: SymmetricOperator, block: BlockVectors, columns: number, steps: number): BlockVectors {
   let current = block;
@@ -238,12 +248,19 @@ export async function spectralClustering(vectors: VectorSet, options: SpectralOp
 
   started = performance.now();
   throwIfCancelled(signal);
-  const { operator, sqrtDegrees } = normalizedAdjacency(affinity);
+  // With a partition the eigenproblem is solved with the points numbered list by list (`order[i]` is the
+  // point solved as i): a point's neighbours then mostly sit near it in every block, and the sparse
+  // products, which read one block row per graph entry, mostly hit the cache. Measured at N = 200,000,
+  // K = 160: the products took 24 s of the solve in the original numbering.
+  const order = graph.partition && listOrder(graph.partition.labels, graph.partition.lists);
+  const solved = order ? permuteSymmetric(affinity, order) : affinity;
+  const { operator, sqrtDegrees } = normalizedAdjacency(solved);
   // The approximate search's partition gives a coarse problem whose eigenvectors start the solver near the
   // answer; without one the start is D^1/2 1 (the top eigenvector) and random vectors.
-  const start = graph.partition
-    ? coarseStart(affinity, sqrtDegrees, graph.partition.labels, graph.partition.lists, k + Math.max(2, Math.ceil(k / 10)))
-    : { vectors: sqrtDegrees, columns: 1 };
+  const start =
+    graph.partition && order
+      ? coarseStart(solved, sqrtDegrees, Int32Array.from(order, (point) => graph.partition!.labels[point]!), graph.partition.lists, k + Math.max(2, Math.ceil(k / 10)))
+      : { vectors: sqrtDegrees, columns: 1 };
   const solution = await lobpcg(operator, {
     count: k,
     seed,
@@ -260,7 +277,9 @@ export async function spectralClustering(vectors: VectorSet, options: SpectralOp
   const eigenvalues = solution.values.map((value) => Math.max(0, 1 - value));
   const embedding = new Float64Array(count * k);
   for (let row = 0; row < count; row++) {
-    for (let column = 0; column < k; column++) embedding[row * k + column] = solution.vectors[row * k + column]! / sqrtDegrees[row]!;
+    // Back to the caller's numbering.
+    const point = order ? order[row]! : row;
+    for (let column = 0; column < k; column++) embedding[point * k + column] = solution.vectors[row * k + column]! / sqrtDegrees[row]!;
   }
   for (let column = 0; column < k; column++) {
     let largest = 0;

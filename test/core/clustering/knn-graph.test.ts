@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import references from '../../fixtures/spectral-references.json';
-import { connectivityAffinity, knnAffinity, nearestNeighbors } from '../../../src-main/core/clustering/knn-graph';
+import { connectivityAffinity, knnAffinity, nearestNeighbors, permuteSymmetric } from '../../../src-main/core/clustering/knn-graph';
 import { javascriptKernel, onnxKernel } from '../../../src-main/core/clustering/matrix-kernel';
 import { seededRandom } from '../../../src-main/core/util/random';
 
@@ -61,6 +61,26 @@ describe('connectivity affinity', () => {
     expect(Array.from(affinity.rowStart)).toEqual([0, 2, 5, 7]);
     expect(Array.from(affinity.columns)).toEqual([0, 1, 0, 1, 2, 1, 2]);
     expect(Array.from(affinity.values)).toEqual([1, 1, 1, 1, 0.5, 0.5, 1]);
+  });
+
+  it('renumbers a sparse matrix as P A P^T, each row still ascending', () => {
+    // 0 -> 1, 1 -> 0 (mutual), 2 -> 1 (one way), as above; renumbered so old 2 is 0, old 0 is 1, old 1 is 2.
+    const affinity = connectivityAffinity({ count: 3, neighbors: 1, indices: Int32Array.of(1, 0, 1), squaredDistances: new Float32Array(3) });
+    const permuted = permuteSymmetric(affinity, Int32Array.of(2, 0, 1));
+    const dense = (matrix: typeof affinity) => {
+      const entries = Array.from({ length: 9 }, () => 0);
+      for (let row = 0; row < 3; row++) {
+        for (let entry = matrix.rowStart[row]!; entry < matrix.rowStart[row + 1]!; entry++) entries[row * 3 + matrix.columns[entry]!] = matrix.values[entry]!;
+      }
+      return entries;
+    };
+    const original = dense(affinity);
+    const order = [2, 0, 1];
+    expect(dense(permuted)).toEqual(Array.from({ length: 9 }, (_, index) => original[order[Math.floor(index / 3)]! * 3 + order[index % 3]!]));
+    for (let row = 0; row < 3; row++) {
+      const columns = Array.from(permuted.columns.subarray(permuted.rowStart[row], permuted.rowStart[row + 1]));
+      expect(columns).toEqual([...columns].sort((a, b) => a - b));
+    }
   });
 
   // Reference: scikit-learn 1.2.1's kneighbors_graph(include_self=True) and 0.5 (C + C^T) on the fixture
