@@ -87,6 +87,11 @@ const SAMPLE_PER_LIST = 32;
 const PARTITION_ITERATIONS = 12;
 // Rows per product when assigning points to lists or sampling exact neighbours (keeps products under 64 MB).
 const PRODUCT_FLOATS = 16 * 1024 * 1024;
+/**
+ * Integer products of a list come in blocks of at most this many (2 MB), so the graph's scaling steps after
+ * the product pass over intermediates that stay in cache (see kmeans.ts' MEASURE_FLOATS).
+ */
+const QUANTIZED_PRODUCT_FLOATS = 512 * 1024;
 
 /**
  * For each point, the lists ranked `from`..`to - 1` by |x - centre|^2 + offset[list] (0 = smallest), row-major
@@ -318,7 +323,7 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
     for (let list = 0; list < lists; list++) {
       const columns = listStart[list + 1]! - listStart[list]!;
       const block = sorted.subarray(listStart[list]! * dims, listStart[list + 1]! * dims);
-      const rowsPerProduct = Math.max(1, Math.min(8192, Math.floor(PRODUCT_FLOATS / Math.max(1, columns))));
+      const rowsPerProduct = Math.max(1, Math.min(8192, Math.floor((quantized ? QUANTIZED_PRODUCT_FLOATS : PRODUCT_FLOATS) / Math.max(1, columns))));
       for (let first = queryStart[list]!; first < queryStart[list + 1]!; first += rowsPerProduct) {
         throwIfCancelled(signal);
         const rowPoints = queriesOf.subarray(first, Math.min(queryStart[list + 1]!, first + rowsPerProduct));
