@@ -3,18 +3,20 @@
  * frozen backbone features (averaged over input sizes and with the mirror image) vs within-class whitening
  * fitted on the training species vs episodic fine-tuning of an adapter over the whitened features (alpha,
  * epoch and whitening-or-adapter chosen on validation species only), K-means and spectral clustering of the held-out test species, CA, NMI, AMI, ARI as mean (SD) over runs,
- * and optionally clustering seeded with n labeled images per test species, scored on the unlabeled rest.
+ * and optionally clustering seeded with n labeled images per test species, scored on the unlabeled rest (method,
+ * temperature and features, among SEEDED_CANDIDATES, chosen by validation ARI with as many labels per species).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { kmeans, type VectorSet } from '../core/clustering/kmeans';
 import { labelSpreading } from '../core/clustering/label-spreading';
 import { seededKmeans } from '../core/clustering/seeded-kmeans';
+import { softSeededKmeans } from '../core/clustering/soft-seeded-kmeans';
 import { spectralClustering } from '../core/clustering/spectral';
 import { type ClusteringScores, scoreClustering } from '../core/metrics/clustering-metrics';
 import { type AdapterWeights, applyAdapter } from '../core/training/adapter';
 import { type LabeledFeatures, type TrainOptions, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
-import { fitWithinClassWhitening, mapLabeledFeatures } from '../core/training/whitening';
+import { fitWithinClassWhitening, mapLabeledFeatures, withLabeledSpecies } from '../core/training/whitening';
 import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
 import { embedScales, multiScaleId, scaleAveragedViews, scaleBackbones } from './embedding-space';
@@ -49,7 +51,7 @@ export interface PaperBenchmarkResult {
   /** Which features the validation species preferred (mean K-means CA); seeded clustering uses them. */
   final: { features: FinalFeatures; validationCa: Record<FinalFeatures, number> };
   episodic: { alpha: number; kmeans: ScoreSummary; spectral: ScoreSummary; validationCa: Record<string, number>; bestEpoch: number };
-  seeded: { labeled_per_species: number; method: SeededMethod; features: FinalFeatures; ari: number; ari_sd: number; frozen_ari: number } | null;
+  seeded: SeededSummary | null;
   train_seconds: number;
   /** Time to embed what the cache lacked, plain and mirrored views, at every input size (0 when all cached). */
   embed_seconds: number;
@@ -122,33 +124,101 @@ async function clusterRuns(vectors: VectorSet, labels: Int32Array, runs: number,
   return { kmeans: summarise(kmeansScores), spectral: summarise(spectralScores) };
 }
 
-/** How labeled images steer clustering: seeded K-means, or label spreading on the kNN graph. */
-export type SeededMethod = 'seeded-kmeans' | 'label-spreading';
+/**
+ * How labeled images steer clustering: seeded K-means, label spreading on the kNN graph, soft seeded K-means
+ * (soft-seeded-kmeans.ts), or soft seeded K-means asking every species for the same share of the unlabeled
+ * images (an assumption that holds in this benchmark's splits, not in a light trap; reported apart).
+ */
+export type SeededMethod = 'seeded-kmeans' | 'label-spreading' | 'soft-seeded-kmeans' | 'balanced-soft-seeded-kmeans';
 
+/**
+ * Features seeded clustering runs on: the ones chosen on validation, or 'whitening-refit', the within-class
+ * whitening refitted on the training species plus the labeled images of the species being clustered.
+ */
+export type SeededFeatures = FinalFeatures | 'whitening-refit';
+
+/** One seeded setting tried on the validation species. */
+export interface SeededCandidate {
+  method: SeededMethod;
+  /** Soft seeded K-means' temperature (fraction of total variance); null for the others. */
+  temperature: number | null;
+  refit: boolean;
+}
+
+/** The seeded setting validation chose, its test ARI, and every candidate's validation ARI. */
+export interface SeededSummary {
+  labeled_per_species: number;
+  method: SeededMethod;
+  temperature: number | null;
+  features: SeededFeatures;
+  ari: number;
+  ari_sd: number;
+  /** The same method on the frozen features (no whitening, no refit). */
+  frozen_ari: number;
+  /** Mean validation ARI of every candidate, by candidateName. */
+  validation: Record<string, number>;
+  /** The best candidate on validation that does not assume equally common species, with its test ARI (null when that is the chosen one). */
+  unbalanced: { method: SeededMethod; temperature: number | null; features: SeededFeatures; validation_ari: number; ari: number; ari_sd: number } | null;
+}
+
+/** The candidates tried on validation: every method, on the chosen features and on the refitted whitening. */
+export const SEEDED_CANDIDATES: readonly SeededCandidate[] = [false, true].flatMap((refit) => [
+  { method: 'seeded-kmeans', temperature: null, refit },
+  { method: 'label-spreading', temperature: null, refit },
+  ...[0.03, 0.05, 0.1].map((temperature) => ({ method: 'soft-seeded-kmeans' as const, temperature, refit })),
+  ...[0.05, 0.1].map((temperature) => ({ method: 'balanced-soft-seeded-kmeans' as const, temperature, refit })),
+]);
+
+/** A candidate's name in logs and JSON, e.g. `soft-seeded-kmeans T0.05, whitening refit`. */
+export function candidateName(candidate: SeededCandidate): string {
+  return `${candidate.method}${candidate.temperature === null ? '' : ` T${candidate.temperature}`}${candidate.refit ? ', whitening refit' : ''}`;
+}
+
+/** The benchmark's labeled images: `perSpecies` random rows of each species (the same for a seed and run). */
+function pickLabeled(labels: Int32Array, perSpecies: number, seed: number, run: number): Int32Array {
+  const classes = new Set(labels).size;
+  const random = seededRandom(deriveSeed(seed, 100 + run));
+  const seeds = new Int32Array(labels.length).fill(-1);
+  for (let species = 0; species < classes; species++) {
+    const rows = Array.from(labels.keys()).filter((row) => labels[row] === species);
+    for (let pick = 0; pick < perSpecies && rows.length > 0; pick++) {
+      const [row] = rows.splice(Math.floor(random() * rows.length), 1);
+      seeds[row!] = species;
+    }
+  }
+  return seeds;
+}
+
+/** Predicts every row's species with one seeded method. */
+async function seededLabels(vectors: VectorSet, seeds: Int32Array, classes: number, candidate: SeededCandidate, seed: number): Promise<Int32Array> {
+  switch (candidate.method) {
+    case 'label-spreading':
+      return (await labelSpreading(vectors, { seeds })).labels;
+    case 'soft-seeded-kmeans':
+    case 'balanced-soft-seeded-kmeans':
+      return (await softSeededKmeans(vectors, { k: classes, seeds, seed, temperature: candidate.temperature ?? undefined, balanced: candidate.method === 'balanced-soft-seeded-kmeans' })).labels;
+    default:
+      return (await seededKmeans(vectors, { k: classes, seeds, seed })).labels;
+  }
+}
+
+/**
+ * Seeded clustering over runs, scored on the unlabeled rows. `featuresFor` gives the features of a run
+ * (fixed ones, or a whitening refitted with that run's labeled images).
+ */
 async function seededRuns(
-  vectors: VectorSet,
+  featuresFor: (seeds: Int32Array, run: number) => Promise<VectorSet>,
   labels: Int32Array,
   perSpecies: number,
   runs: number,
   seed: number,
-  method: SeededMethod,
+  candidate: SeededCandidate,
 ): Promise<{ ari: number; ari_sd: number }> {
   const classes = new Set(labels).size;
   const aris: ClusteringScores[] = [];
   for (let run = 0; run < runs; run++) {
-    const random = seededRandom(deriveSeed(seed, 100 + run));
-    const seeds = new Int32Array(labels.length).fill(-1);
-    for (let species = 0; species < classes; species++) {
-      const rows = Array.from(labels.keys()).filter((row) => labels[row] === species);
-      for (let pick = 0; pick < perSpecies && rows.length > 0; pick++) {
-        const [row] = rows.splice(Math.floor(random() * rows.length), 1);
-        seeds[row!] = species;
-      }
-    }
-    const { labels: predicted } =
-      method === 'label-spreading'
-        ? await labelSpreading(vectors, { seeds })
-        : await seededKmeans(vectors, { k: classes, seeds, seed: deriveSeed(seed, run) });
+    const seeds = pickLabeled(labels, perSpecies, seed, run);
+    const predicted = await seededLabels(await featuresFor(seeds, run), seeds, classes, candidate, deriveSeed(seed, run));
     const unlabeled = Array.from(labels.keys()).filter((row) => seeds[row]! < 0);
     aris.push(scoreClustering(unlabeled.map((row) => labels[row]!), unlabeled.map((row) => predicted[row]!)));
   }
@@ -264,18 +334,56 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
 
     let seeded: PaperBenchmarkResult['seeded'] = null;
     if (labeledPerSpecies > 0) {
-      // The seeded method is chosen on the validation species, with the same number of labels each.
+      // The seeded method, its settings and its features are chosen on the validation species, with the
+      // same number of labels each; only the chosen one (and the best without the balance assumption) sees test.
+      report({ fraction: 0.9, message: 'Choosing the seeded method on validation species' });
       const adaptedValidation = await applyAdapter(finalWeights, validationInput);
-      const methods: SeededMethod[] = ['seeded-kmeans', 'label-spreading'];
-      const validationAri = new Map<SeededMethod, number>();
-      for (const method of methods) {
-        validationAri.set(method, (await seededRuns(adaptedValidation, validation.labels, labeledPerSpecies, runs, seed, method)).ari);
+      const adaptedTest = final === 'episodic' ? adapted : whitenedTest;
+      // The whitening refitted on the training species plus one run's labeled images (cached per run).
+      const refitted = (input: VectorSet) => {
+        const byRun = new Map<number, VectorSet>();
+        return async (seeds: Int32Array, run: number) => {
+          if (!byRun.has(run)) byRun.set(run, await applyAdapter(await fitWithinClassWhitening(withLabeledSpecies(train, input, seeds), { dims: 256, shrinkage: 0.1 }), input));
+          return byRun.get(run)!;
+        };
+      };
+      const fixed = (vectors: VectorSet) => async () => vectors;
+      const validationRefit = refitted(validationInput);
+      const validationAri: Record<string, number> = {};
+      for (const candidate of SEEDED_CANDIDATES) {
+        const result = await seededRuns(candidate.refit ? validationRefit : fixed(adaptedValidation), validation.labels, labeledPerSpecies, runs, seed, candidate);
+        validationAri[candidateName(candidate)] = result.ari;
+        log(`Seeded on validation: ${candidateName(candidate)} ARI ${result.ari.toFixed(3)} (${result.ari_sd.toFixed(3)})`);
       }
-      const method = methods.reduce((best, candidate) => (validationAri.get(candidate)! > validationAri.get(best)! ? candidate : best));
-      log(`Seeded on validation: ${methods.map((name) => `${name} ARI ${validationAri.get(name)!.toFixed(3)}`).join(', ')}; using ${method}`);
-      const withAdapter = await seededRuns(final === 'episodic' ? adapted : whitenedTest, test.labels, labeledPerSpecies, runs, seed, method);
-      const withFrozen = await seededRuns(testInput, test.labels, labeledPerSpecies, runs, seed, method);
-      seeded = { labeled_per_species: labeledPerSpecies, method, features: final, ari: withAdapter.ari, ari_sd: withAdapter.ari_sd, frozen_ari: withFrozen.ari };
+      const best = (candidates: readonly SeededCandidate[]) =>
+        candidates.reduce((top, candidate) => (validationAri[candidateName(candidate)]! > validationAri[candidateName(top)]! ? candidate : top));
+      const chosenSeeded = best(SEEDED_CANDIDATES);
+      const unbalanced = best(SEEDED_CANDIDATES.filter((candidate) => candidate.method !== 'balanced-soft-seeded-kmeans'));
+      log(`Seeded: using ${candidateName(chosenSeeded)}; best without assuming equally common species: ${candidateName(unbalanced)}`);
+      const testRefit = refitted(testInput);
+      const onTest = (candidate: SeededCandidate) =>
+        seededRuns(candidate.refit ? testRefit : fixed(adaptedTest), test.labels, labeledPerSpecies, runs, seed, candidate);
+      const featuresOf = (candidate: SeededCandidate): SeededFeatures => (candidate.refit ? 'whitening-refit' : final);
+      const withAdapter = await onTest(chosenSeeded);
+      const withFrozen = await seededRuns(fixed(testInput), test.labels, labeledPerSpecies, runs, seed, { ...chosenSeeded, refit: false });
+      const unbalancedTest = unbalanced === chosenSeeded ? null : await onTest(unbalanced);
+      seeded = {
+        labeled_per_species: labeledPerSpecies,
+        method: chosenSeeded.method,
+        temperature: chosenSeeded.temperature,
+        features: featuresOf(chosenSeeded),
+        ari: withAdapter.ari,
+        ari_sd: withAdapter.ari_sd,
+        frozen_ari: withFrozen.ari,
+        validation: validationAri,
+        unbalanced: unbalancedTest && {
+          method: unbalanced.method,
+          temperature: unbalanced.temperature,
+          features: featuresOf(unbalanced),
+          validation_ari: validationAri[candidateName(unbalanced)]!,
+          ...unbalancedTest,
+        },
+      };
     }
     report({ fraction: 1, message: 'Done' });
     return {
@@ -309,7 +417,15 @@ export function paperBenchmarkJson(result: PaperBenchmarkResult): string {
     final: result.final.features,
     episodic: { alpha: result.episodic.alpha, kmeans: pick(result.episodic.kmeans), spectral: pick(result.episodic.spectral) },
     seeded: result.seeded
-      ? { labeled_per_species: result.seeded.labeled_per_species, method: result.seeded.method, features: result.seeded.features, ari: result.seeded.ari, ari_sd: result.seeded.ari_sd }
+      ? {
+          labeled_per_species: result.seeded.labeled_per_species,
+          method: result.seeded.method,
+          temperature: result.seeded.temperature,
+          features: result.seeded.features,
+          ari: result.seeded.ari,
+          ari_sd: result.seeded.ari_sd,
+          unbalanced: result.seeded.unbalanced,
+        }
       : null,
     train_seconds: result.train_seconds,
     scales: result.scales,
@@ -336,13 +452,21 @@ export function paperBenchmarkTable(result: PaperBenchmarkResult): string {
     ...rows.map(([features, method, summary]) => `| ${features} | ${method} | ${cell(summary.ca, summary.ca_sd)} | ${cell(summary.nmi)} | ${cell(summary.ami)} | ${cell(summary.ari, summary.ari_sd)} |`),
   ];
   if (result.seeded) {
+    const seeded = result.seeded;
+    const named = (method: SeededMethod, temperature: number | null) => (temperature === null ? method : `${method} T${temperature}`);
+    const method = named(seeded.method, seeded.temperature);
     lines.push(
-      `| ${result.seeded.features}, ${result.seeded.labeled_per_species} labeled per species (ARI on the rest) | ${result.seeded.method} | | | | ${cell(result.seeded.ari, result.seeded.ari_sd)} |`,
-      `| ${frozenName}, ${result.seeded.labeled_per_species} labeled per species (ARI on the rest) | ${result.seeded.method} | | | | ${cell(result.seeded.frozen_ari)} |`,
+      `| ${seeded.features}, ${seeded.labeled_per_species} labeled per species (ARI on the rest) | ${method} | | | | ${cell(seeded.ari, seeded.ari_sd)} |`,
+      `| ${frozenName}, ${seeded.labeled_per_species} labeled per species (ARI on the rest) | ${method} | | | | ${cell(seeded.frozen_ari)} |`,
     );
+    if (seeded.unbalanced) {
+      const other = seeded.unbalanced;
+      lines.push(`| ${other.features}, ${seeded.labeled_per_species} labeled per species, best not assuming equally common species | ${named(other.method, other.temperature)} | | | | ${cell(other.ari, other.ari_sd)} |`);
+    }
   }
   lines.push(`Chosen on validation (mean K-means CA): ${result.final.features} ${JSON.stringify(result.final.validationCa)}`);
   lines.push(`Embedding (${result.scales.join(', ')} px, plain and mirrored, what the cache lacked): ${result.embed_seconds.toFixed(1)} s`);
+  if (result.seeded) lines.push(`Seeded, validation ARI: ${Object.entries(result.seeded.validation).map(([name, ari]) => `${name} ${ari.toFixed(3)}`).join('; ')}`);
   lines.push(`Training (whitening and all alphas ${Object.keys(result.episodic.validationCa).join(', ')}): ${result.train_seconds.toFixed(1)} s; validation CA ${JSON.stringify(result.episodic.validationCa)}`);
   return lines.join('\n');
 }

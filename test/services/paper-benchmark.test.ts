@@ -15,7 +15,17 @@ const result: PaperBenchmarkResult = {
   whitened: { kmeans: score(0.3), spectral: score(0.4) },
   final: { features: 'whitening', validationCa: { whitening: 0.73, episodic: 0.72 } },
   episodic: { alpha: 0.1, kmeans: score(0.5), spectral: score(0.6), validationCa: { '0': 0.7, '0.1': 0.71 }, bestEpoch: 6 },
-  seeded: { labeled_per_species: 5, method: 'seeded-kmeans', features: 'whitening', ari: 0.7, ari_sd: 0.03, frozen_ari: 0.55 },
+  seeded: {
+    labeled_per_species: 5,
+    method: 'balanced-soft-seeded-kmeans',
+    temperature: 0.05,
+    features: 'whitening-refit',
+    ari: 0.8,
+    ari_sd: 0.03,
+    frozen_ari: 0.55,
+    validation: { 'seeded-kmeans': 0.7, 'balanced-soft-seeded-kmeans T0.05, whitening refit': 0.85 },
+    unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
+  },
   train_seconds: 300,
   embed_seconds: 120,
   seconds: 500,
@@ -30,7 +40,15 @@ describe('paper benchmark output', () => {
     const json = JSON.parse(paperBenchmarkJson(result)) as Record<string, unknown>;
     expect(Object.keys(json)).toEqual(['frozen', 'whitened', 'final', 'episodic', 'seeded', 'train_seconds', 'scales', 'embed_seconds']);
     expect(json.episodic).toEqual({ alpha: 0.1, kmeans: { ca: 0.5, nmi: 0.6, ami: 0.55, ari: 0.5, ari_sd: 0.01 }, spectral: { ca: 0.5, nmi: 0.6, ami: 0.55, ari: 0.6, ari_sd: 0.01 } });
-    expect(json.seeded).toEqual({ labeled_per_species: 5, method: 'seeded-kmeans', features: 'whitening', ari: 0.7, ari_sd: 0.03 });
+    expect(json.seeded).toEqual({
+      labeled_per_species: 5,
+      method: 'balanced-soft-seeded-kmeans',
+      temperature: 0.05,
+      features: 'whitening-refit',
+      ari: 0.8,
+      ari_sd: 0.03,
+      unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
+    });
     expect(json.scales).toEqual([224, 288, 320]);
     expect(json.embed_seconds).toBe(120);
   });
@@ -38,7 +56,9 @@ describe('paper benchmark output', () => {
   it('says in the frozen rows which features they use', () => {
     const table = paperBenchmarkTable(result);
     expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged) | K-means | 0.500 (0.020) | 0.600 | 0.550 | 0.100 (0.010) |');
-    expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged), 5 labeled per species (ARI on the rest) | seeded-kmeans | | | | 0.550 |');
+    expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged), 5 labeled per species (ARI on the rest) | balanced-soft-seeded-kmeans T0.05 | | | | 0.550 |');
+    expect(table).toContain('| whitening-refit, 5 labeled per species, best not assuming equally common species | soft-seeded-kmeans T0.05 | | | | 0.770 (0.020) |');
+    expect(table).toContain('Seeded, validation ARI: seeded-kmeans 0.700; balanced-soft-seeded-kmeans T0.05, whitening refit 0.850');
     expect(table).toContain('features m-0f20878d253f@224+288+320');
     expect(table).toContain('Embedding (224, 288, 320 px, plain and mirrored, what the cache lacked): 120.0 s');
   });

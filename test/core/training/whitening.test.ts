@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyAdapter } from '../../../src-main/core/training/adapter';
-import { fitWithinClassWhitening } from '../../../src-main/core/training/whitening';
+import { fitWithinClassWhitening, withLabeledSpecies } from '../../../src-main/core/training/whitening';
 import { javascriptKernel } from '../../../src-main/core/clustering/matrix-kernel';
 
 // Two species in 2-D: species 0 at (0,0) and (2,0), species 1 at (0,4) and (2,4).
@@ -42,5 +42,22 @@ describe('fitWithinClassWhitening', () => {
 
   it('rejects shrinkage outside 0..1', async () => {
     await expect(fitWithinClassWhitening(features, { shrinkage: 2, kernel: javascriptKernel() })).rejects.toThrow(/shrinkage/);
+  });
+});
+
+describe('withLabeledSpecies', () => {
+  it('appends the labeled target rows, repeated, as new species after the training ones, in every view', () => {
+    const train = { data: Float32Array.from([1, 1, 2, 2]), count: 2, dims: 2, labels: Int32Array.from([0, 1]), views: [Float32Array.from([-1, -1, -2, -2])] };
+    const target = { data: Float32Array.from([10, 10, 20, 20, 30, 30]), count: 3, dims: 2 };
+    const joined = withLabeledSpecies(train, target, Int32Array.from([1, -1, 0]), 2);
+    expect(joined.count).toBe(6);
+    expect(Array.from(joined.labels)).toEqual([0, 1, 3, 2, 3, 2]);
+    expect(Array.from(joined.data)).toEqual([1, 1, 2, 2, 10, 10, 30, 30, 10, 10, 30, 30]);
+    expect(Array.from(joined.views![0]!)).toEqual([-1, -1, -2, -2, 10, 10, 30, 30, 10, 10, 30, 30]);
+  });
+
+  it('refuses features of another size', () => {
+    const train = { data: new Float32Array(4), count: 2, dims: 2, labels: Int32Array.from([0, 1]) };
+    expect(() => withLabeledSpecies(train, { data: new Float32Array(3), count: 1, dims: 3 }, Int32Array.from([0]))).toThrow(/3-d/);
   });
 });
