@@ -3,7 +3,7 @@ import { agglomerativeWard } from '../core/clustering/agglomerative';
 import { gaussianMixture } from '../core/clustering/gmm';
 import { hdbscan } from '../core/clustering/hdbscan';
 import { kmeans, type VectorSet } from '../core/clustering/kmeans';
-import { seededKmeans } from '../core/clustering/seeded-kmeans';
+import { softSeededKmeans } from '../core/clustering/soft-seeded-kmeans';
 import { spectralClustering } from '../core/clustering/spectral';
 import { scoreClustering } from '../core/metrics/clustering-metrics';
 import type { LongWorkOptions } from '../core/util/progress';
@@ -40,7 +40,7 @@ export async function clusterProject(
   if (method === 'seeded') {
     const seeded = await seededFromLabels(store, imageIds, vectors, k, seed, options);
     result = seeded.result;
-    parameters = { labeledSpecies: seeded.species.length };
+    parameters = { labeledSpecies: seeded.species.length, algorithm: 'soft-seeded-kmeans', temperature: SEEDED_TEMPERATURE };
     const runId = store.saveRun({ method, k: seeded.k, seed, modelId, parameters }, imageIds.map((imageId, index) => ({
       imageId,
       clusterId: result.labels[index]! + 1,
@@ -95,7 +95,17 @@ export async function clusterProject(
   return { runId, metrics: evaluateRun(store, runId), clusterCount: k };
 }
 
-/** Seeded K-means from the human labels of the clustered images: k is at least the number of labeled species. */
+/**
+ * Temperature of the app's seeded clustering (soft seeded K-means, fraction of total variance). 0.03 and
+ * 0.05 were within 0.003 ARI of each other on the EU Moths and CUB validation species (0.03 ahead on the
+ * features the app clusters); both beat hard seeded K-means there (0.83 vs 0.79, 0.90 vs 0.89).
+ */
+export const SEEDED_TEMPERATURE = 0.03;
+
+/**
+ * Soft seeded K-means from the human labels of the clustered images: k is at least the number of labeled
+ * species. Unbalanced on purpose: a light trap's species are not equally common.
+ */
 async function seededFromLabels(
   store: ProjectStore,
   imageIds: number[],
@@ -109,7 +119,7 @@ async function seededFromLabels(
   if (species.length === 0) throw new Error('Seeded clustering needs labeled images: label a few photos of each species you know first.');
   const seeds = Int32Array.from(imageIds, (id) => (labels.has(id) ? species.indexOf(labels.get(id)!) : -1));
   const total = Math.max(k, species.length);
-  const result = await seededKmeans(vectors, { k: total, seeds, seed, signal: options.signal, onProgress: options.onProgress });
+  const result = await softSeededKmeans(vectors, { k: total, seeds, seed, temperature: SEEDED_TEMPERATURE, signal: options.signal, onProgress: options.onProgress });
   return { result, species, k: total };
 }
 
