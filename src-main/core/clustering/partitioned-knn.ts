@@ -211,6 +211,30 @@ async function exactSampleNeighbors(vectors: VectorSet, queries: Int32Array, nei
 }
 
 /**
+ * Splits points into lists of about `pointsPerList` nearby points: k-means on a seeded sample (SAMPLE_PER_LIST
+ * points per list), every point to its nearest centre, lists over twice the size split again. Returns each
+ * point's list and the number of lists.
+ *
+ * await partitionPoints({ data, count: 50_000, dims: 1024 }, { pointsPerList: 400 }) // { labels: Int32Array(50000), lists: 131 }
+ */
+export async function partitionPoints(
+  vectors: VectorSet,
+  options: { pointsPerList: number; seed?: number; kernel?: MatrixKernel; signal?: AbortSignal },
+): Promise<{ labels: Int32Array; lists: number }> {
+  const { count, dims } = vectors;
+  const { pointsPerList, seed = 0, signal } = options;
+  const kernel = options.kernel ?? (await fastestKernel());
+  const lists = Math.max(1, Math.min(count, Math.round(count / pointsPerList)));
+  const sample = sampleRows(count, Math.min(count, lists * SAMPLE_PER_LIST), seededRandom(deriveSeed(seed, 1))).sort();
+  const partition = await kmeans(
+    { data: gatherRows(vectors.data, dims, sample), count: sample.length, dims },
+    { k: lists, restarts: 1, maxIterations: PARTITION_ITERATIONS, seed, kernel, signal },
+  );
+  const labels = await rankCentres(vectors, partition.centers, new Float64Array(lists), lists, 0, 1, kernel, signal);
+  return { labels, lists: await splitLargeLists(vectors, labels, lists, pointsPerList, seed, kernel, signal) };
+}
+
+/**
  * Finds approximately every point's nearest neighbours (squared Euclidean distance) and measures the recall.
  *
  * await partitionedNeighbors({ data, count: 200_000, dims: 1024 }, { neighbors: 9 })
@@ -227,17 +251,12 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
   const maxWorkFraction = options.maxWorkFraction ?? 0.5;
   const kernel = options.kernel ?? (await fastestKernel());
   const pointsPerList = options.pointsPerList ?? DEFAULT_POINTS_PER_LIST;
-  let lists = Math.max(1, Math.min(count, Math.round(count / pointsPerList)));
 
   // 1. The partition: k-means on a sample, then every point to its nearest centre.
-  onProgress?.({ fraction: 0, message: `Nearest neighbours: splitting ${count} images into ${lists} lists` });
-  const sample = sampleRows(count, Math.min(count, lists * SAMPLE_PER_LIST), seededRandom(deriveSeed(seed, 1))).sort();
-  const partition = await kmeans(
-    { data: gatherRows(vectors.data, dims, sample), count: sample.length, dims },
-    { k: lists, restarts: 1, maxIterations: PARTITION_ITERATIONS, seed, kernel, signal },
-  );
-  const labels = await rankCentres(vectors, partition.centers, new Float64Array(lists), lists, 0, 1, kernel, signal);
-  lists = await splitLargeLists(vectors, labels, lists, pointsPerList, seed, kernel, signal);
+  onProgress?.({ fraction: 0, message: `Nearest neighbours: splitting ${count} images into lists of about ${pointsPerList}` });
+  const partition = await partitionPoints(vectors, { pointsPerList, seed, kernel, signal });
+  const { labels } = partition;
+  const lists = partition.lists;
   let probes = Math.max(1, Math.min(lists, options.probes ?? DEFAULT_PROBES));
 
   // 2. The points reordered list by list (a centred float32 copy, so each list is one contiguous block).
