@@ -309,8 +309,37 @@ async function lloyd(
     lower[row] = Math.sqrt(Math.max(0, secondDistance + norms[row]!));
     const previous = labels[row]!;
     labels[row] = best;
-    if (previous !== best) passChanges++;
-    if (!rebuild && previous !== best) {
+    if (previous !== best) {
+      // The cluster sums follow after the pass (updateSums); a row is settled at most once a pass.
+      changedRows[passChanges] = row;
+      changedFrom[passChanges] = previous;
+      passChanges++;
+    }
+  };
+
+  /**
+   * Brings the cluster sums and sizes up to date with the pass's new labels: moving each changed row from
+   * its old cluster's sum to its new one costs 2 x dims additions a row, summing every row afresh dims a row,
+   * so the sums are rebuilt when over half the rows changed (early passes) or when they are not yet valid.
+   */
+  const updateSums = () => {
+    if (rebuild || passChanges * 2 > count) {
+      sums.fill(0);
+      sizes.fill(0);
+      for (let row = 0; row < count; row++) {
+        const center = labels[row]!;
+        sizes[center] = sizes[center]! + 1;
+        const offset = row * dims;
+        const target = center * dims;
+        for (let index = 0; index < dims; index++) sums[target + index] = sums[target + index]! + data[offset + index]!;
+      }
+      rebuild = false;
+      return;
+    }
+    for (let change = 0; change < passChanges; change++) {
+      const row = changedRows[change]!;
+      const previous = changedFrom[change]!;
+      const best = labels[row]!;
       const offsetRow = row * dims;
       const from = previous * dims;
       const to = best * dims;
@@ -324,7 +353,6 @@ async function lloyd(
     }
   };
 
-  /** Measures `lines` rows (`rows`, row-major) against every center; `rowAt(i)` is the index of line i. */
   /** The most by which a quantized row's `|c|^2 - 2 x.c` can be off, for the current centers (see quantizedMeasure). */
   const roundingBound = (row: number) => {
     const { largestNorm, largestError } = quantizedCenters!;
@@ -336,10 +364,16 @@ async function lloyd(
   let passRows = 0;
   let passAmbiguous = 0;
   let passChanges = 0;
+  const changedRows = new Int32Array(count);
+  const changedFrom = new Int32Array(count);
   // Passes run on the integer product alone (no bounds, undecided rows keep its nearest center) until the
   // labels settle; see APPROXIMATE_UNTIL_CHANGES.
   let approximate = integerNearestTwo !== undefined;
 
+  /**
+   * Measures `lines` rows (`rows`, row-major) against every center in float32; `rowAt(i)` is the index of
+   * line i. With `predict`, counts the rows the integer product would have left undecided.
+   */
   const measure = async (rows: Float32Array, lines: number, rowAt: (line: number) => number, predict = false) => {
     if (nearestTwo) {
       const { values, columns } = await nearestTwo(rows, lines, minusTwoCenters, k, dims, centerBias);
@@ -467,18 +501,7 @@ async function lloyd(
         await measure(gathered, lines, (line) => pending[batchStart + line]!, gatheredCodes !== undefined);
       }
     }
-    if (rebuild) {
-      sums.fill(0);
-      sizes.fill(0);
-      for (let row = 0; row < count; row++) {
-        const center = labels[row]!;
-        sizes[center] = sizes[center]! + 1;
-        const offset = row * dims;
-        const target = center * dims;
-        for (let index = 0; index < dims; index++) sums[target + index] = sums[target + index]! + data[offset + index]!;
-      }
-      rebuild = false;
-    }
+    updateSums();
     if (abandon) {
       let explained = 0;
       for (let center = 0; center < k; center++) {

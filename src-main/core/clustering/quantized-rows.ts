@@ -125,7 +125,8 @@ export function quantizeColumns(vectors: Float32Array, columns: number, dims: nu
     let error = 0;
     for (let index = 0; index < dims; index++) {
       const value = vectors[offset + index]!;
-      const code = Math.max(-127, Math.min(127, Math.round(value * inverse)));
+      // Rounds half up within [-127, 127], as in quantizeRows.
+      const code = ((value * inverse + (ROW_ZERO_POINT + 0.5)) | 0) - ROW_ZERO_POINT;
       codes[index * columns + column] = code;
       norm += value * value;
       error += (value - code * scale) ** 2;
