@@ -21,17 +21,14 @@ export interface SeededKMeansOptions extends LongWorkOptions {
 }
 
 /**
- * Clusters with labeled rows fixed; cluster c < species count is species c.
+ * Centers (k x dims, float32) whose first `species` rows are the means of each species' labeled rows (the rest
+ * zero), and the labeled rows per species; throws when a species has none.
  *
- * await seededKmeans(vectors, { k: 3, seeds: Int32Array.from([0, -1, 1, -1]) })
- * // { labels: Int32Array [0, 0, 1, 2], distances: Float32Array(4) }
+ * labeledMeans({ data: Float32Array.of(0, 2, 4), count: 3, dims: 1 }, Int32Array.of(0, 0, -1), 2, 1)
+ * // { centers: Float32Array [1, 0], sizes: Int32Array [2, 0] }
  */
-export async function seededKmeans(vectors: VectorSet, options: SeededKMeansOptions): Promise<{ labels: Int32Array; distances: Float32Array }> {
-  const { k, seeds, maxIterations = 100, seed = 0, signal } = options;
+export function labeledMeans(vectors: VectorSet, seeds: Int32Array, k: number, species: number): { centers: Float32Array; sizes: Int32Array } {
   const { data, count, dims } = vectors;
-  const kernel = options.kernel ?? (await fastestKernel());
-  const species = seeds.reduce((maximum, value) => Math.max(maximum, value + 1), 0);
-  if (k < species) throw new Error(`k (${k}) must be at least the number of labeled species (${species}).`);
   const centers = new Float32Array(k * dims);
   const sizes = new Int32Array(k);
   for (let row = 0; row < count; row++) {
@@ -44,6 +41,22 @@ export async function seededKmeans(vectors: VectorSet, options: SeededKMeansOpti
     if (sizes[center] === 0) throw new Error(`Species ${center} has no labeled image.`);
     for (let index = 0; index < dims; index++) centers[center * dims + index] = centers[center * dims + index]! / sizes[center]!;
   }
+  return { centers, sizes };
+}
+
+/**
+ * Clusters with labeled rows fixed; cluster c < species count is species c.
+ *
+ * await seededKmeans(vectors, { k: 3, seeds: Int32Array.from([0, -1, 1, -1]) })
+ * // { labels: Int32Array [0, 0, 1, 2], distances: Float32Array(4) }
+ */
+export async function seededKmeans(vectors: VectorSet, options: SeededKMeansOptions): Promise<{ labels: Int32Array; distances: Float32Array }> {
+  const { k, seeds, maxIterations = 100, seed = 0, signal } = options;
+  const { data, count, dims } = vectors;
+  const kernel = options.kernel ?? (await fastestKernel());
+  const species = seeds.reduce((maximum, value) => Math.max(maximum, value + 1), 0);
+  if (k < species) throw new Error(`k (${k}) must be at least the number of labeled species (${species}).`);
+  const { centers, sizes } = labeledMeans(vectors, seeds, k, species);
   // Extra clusters: farthest-first from the existing centers among unlabeled rows (deterministic for a seed).
   const random = seededRandom(seed);
   const unlabeled = Array.from({ length: count }, (_, row) => row).filter((row) => seeds[row]! < 0);

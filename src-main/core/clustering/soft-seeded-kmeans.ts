@@ -20,6 +20,7 @@ import { throwIfCancelled } from '../util/progress';
 import { seededRandom } from '../util/random';
 import type { VectorSet } from './kmeans';
 import { fastestKernel, type MatrixKernel } from './matrix-kernel';
+import { labeledMeans } from './seeded-kmeans';
 
 /** Settings of soft seeded K-means. */
 export interface SoftSeededKMeansOptions extends LongWorkOptions {
@@ -85,18 +86,8 @@ export async function softSeededKmeans(vectors: VectorSet, options: SoftSeededKM
   const totalVariance = Math.max(meanNorm - overallMean.reduce((sum, value) => sum + value * value, 0), 1e-12);
   const scale = temperature * totalVariance;
 
-  const centers = new Float32Array(k * dims);
-  const labeledCounts = new Float64Array(k);
-  for (let row = 0; row < count; row++) {
-    const label = seeds[row]!;
-    if (label < 0) continue;
-    labeledCounts[label] = labeledCounts[label]! + 1;
-    for (let index = 0; index < dims; index++) centers[label * dims + index] = centers[label * dims + index]! + data[row * dims + index]!;
-  }
-  for (let center = 0; center < species; center++) {
-    if (labeledCounts[center] === 0) throw new Error(`Species ${center} has no labeled image.`);
-    for (let index = 0; index < dims; index++) centers[center * dims + index] = centers[center * dims + index]! / labeledCounts[center]!;
-  }
+  const { centers, sizes } = labeledMeans(vectors, seeds, k, species);
+  const labeledCounts = Float64Array.from(sizes);
   const unlabeled = Array.from({ length: count }, (_, row) => row).filter((row) => seeds[row]! < 0);
 
   const squaredDistances = new Float64Array(count * k);
