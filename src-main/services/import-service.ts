@@ -26,7 +26,7 @@ const BATCH_SIZE = 100;
 
 /**
  * Imports every image under `folder`. A file that cannot be read becomes an image with status `error` and a
- * reason; it never stops the import. Rows are written in batches, so a crash loses at most one batch.
+ * reason; it never stops the import. Rows are written in batches, in scan order, so a crash loses at most one batch.
  * A project that cannot be written (disk full, read-only) does stop it, keeping the files recorded before.
  */
 export async function importFolder(store: ProjectStore, folder: string, options: ImportOptions): Promise<ImportSummary> {
@@ -36,13 +36,36 @@ export async function importFolder(store: ProjectStore, folder: string, options:
   const summary: ImportSummary = { imported: 0, failed: 0, errors: [] };
   const total = entries.length;
   let done = 0;
-  /** Records waiting to be written, with their place in the scan. */
-  let pending: { order: number; record: ImageRecord }[] = [];
-  const flush = () => {
-    if (pending.length === 0) return;
-    // In scan order (files finish decoding in any order), so image ids and the species that folder labels
-    // create (the palette's order) are the same on every import of the same folder.
-    const records = pending.sort((first, second) => first.order - second.order).map(({ record }) => record);
+  /** The next scan position to inspect; `stopped` once a worker failed (cancelled, project not writable). */
+  let next = 0;
+  let stopped = false;
+  // Files finish inspecting in any order (`concurrency` at once, a big one later than small ones after it),
+  // but rows are written strictly in scan order: files inspected early wait for a slower one before them.
+  // So image ids, and the species that folder labels create, follow the scan on every import of the same
+  // folder. Writing whichever files had finished gave a slow file near a batch boundary a later id in some
+  // imports and not in others, and every later step reads rows in id order (training episodes, K-means
+  // seeding): the same seed on the same photos then trained and clustered differently.
+  /** Inspected files not yet written, by their place in the scan. */
+  const pending = new Map<number, ImageRecord>();
+  /** The first scan position not yet written, and the first not yet inspected at or after it. */
+  let nextToWrite = 0;
+  let nextInspected = 0;
+  /** Workers held back by `roomFor`, woken when rows are written or the import stops. */
+  let waiting: (() => void)[] = [];
+  const wakeWaiting = () => {
+    for (const wake of waiting) wake();
+    waiting = [];
+  };
+  /**
+   * Holds a worker back while its file lies a whole batch past the first unwritten one, so the files
+   * inspected but not yet written stay fewer than a batch (what a crash can lose) behind a slow file.
+   */
+  const roomFor = async (order: number) => {
+    while (order >= nextToWrite + BATCH_SIZE && !stopped) await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const write = (orders: number[]) => {
+    if (orders.length === 0) return;
+    const records = orders.map((order) => pending.get(order)!);
     // Images and their folder labels in one transaction, so a crash never leaves a batch unlabeled.
     store.database.transaction(() => {
       const ids = store.upsertImages(records);
@@ -53,8 +76,18 @@ export async function importFolder(store: ProjectStore, folder: string, options:
         );
       }
     })();
-    pending = [];
+    for (const order of orders) pending.delete(order);
   };
+  /** Writes the unbroken run of inspected files from `nextToWrite` once it holds a batch. */
+  const writeReady = () => {
+    while (pending.has(nextInspected)) nextInspected++;
+    if (nextInspected - nextToWrite < BATCH_SIZE) return;
+    write(Array.from({ length: nextInspected - nextToWrite }, (_, index) => nextToWrite + index));
+    nextToWrite = nextInspected;
+    wakeWaiting();
+  };
+  /** Writes everything left, in scan order (after a stop there may be gaps: files never inspected). */
+  const writeRest = () => write([...pending.keys()].sort((first, second) => first - second));
   const record = async (entry: (typeof entries)[number]): Promise<ImageRecord> => {
     const base = { path: entry.path, fileName: path.basename(entry.path), folder: path.dirname(entry.path) };
     const failed = (reason: string): ImageRecord => {
@@ -72,17 +105,16 @@ export async function importFolder(store: ProjectStore, folder: string, options:
       return failed(describeReadError(error as NodeJS.ErrnoException));
     }
   };
-  let next = 0;
-  let stopped = false;
   const work = async () => {
     while (next < total && !stopped) {
       throwIfCancelled(signal);
       const order = next++;
-      // Await before touching `pending`: a concurrent flush may have replaced the array meanwhile.
-      const result = await record(entries[order]!);
-      pending.push({ order, record: result });
+      await roomFor(order);
+      if (stopped) return;
+      throwIfCancelled(signal);
+      pending.set(order, await record(entries[order]!));
       done++;
-      if (pending.length >= BATCH_SIZE) flush();
+      writeReady();
       if (done % 10 === 0 || done === total) {
         onProgress?.({ fraction: done / total, message: `Imported ${done} of ${total} files (${summary.failed} unreadable)` });
       }
@@ -94,12 +126,13 @@ export async function importFolder(store: ProjectStore, folder: string, options:
     } catch (error) {
       // One worker stopping (cancelled, project not writable) stops the others at their next file.
       stopped = true;
+      wakeWaiting();
       throw error;
     }
   };
   // Wait for every worker, even after one stops on cancel, so nothing writes or reports after we return.
   const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, Math.max(total, 1)) }, worker));
-  flush();
+  writeRest();
   const failure = outcomes.find((outcome) => outcome.status === 'rejected');
   if (failure) throw (failure as PromiseRejectedResult).reason;
   return summary;
