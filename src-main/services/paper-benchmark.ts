@@ -13,6 +13,7 @@ import { labelSpreading } from '../core/clustering/label-spreading';
 import { seededKmeans } from '../core/clustering/seeded-kmeans';
 import { softSeededKmeans } from '../core/clustering/soft-seeded-kmeans';
 import { spectralClustering } from '../core/clustering/spectral';
+import { scanImageFolder } from '../core/images/scan';
 import { type ClusteringScores, scoreClustering } from '../core/metrics/clustering-metrics';
 import { type AdapterWeights, applyAdapter } from '../core/training/adapter';
 import { type LabeledFeatures, type TrainOptions, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
@@ -260,9 +261,21 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
         .prepare('SELECT l.image_id AS imageId, s.name AS name FROM labels l JOIN species s ON s.id = l.species_id')
         .all() as { imageId: number; name: string }[]).map((row) => [row.imageId, normaliseSpeciesName(row.name)]),
     );
+    // Rows in the dataset folder's scan order, not in image id order: episodes, whitening sums and K-means
+    // seeding take rows by position, and a cache imported before imports wrote rows in scan order numbered
+    // its photos by when their decode finished, so two caches of the same photos gave different figures
+    // for one seed. A fresh cache's ids are in scan order already.
+    const scanPosition = new Map((await scanImageFolder(dataset)).map((entry, position) => [entry.path, position]));
+    const positionOf = new Map(
+      (project.store.database.prepare('SELECT id, path FROM images').all() as { id: number; path: string }[]).map((row) => [
+        row.id,
+        scanPosition.get(row.path) ?? Number.MAX_SAFE_INTEGER,
+      ]),
+    );
+    const rowsInScanOrder = views.imageIds.map((id, row) => [row, id] as const).sort(([, first], [, second]) => positionOf.get(first)! - positionOf.get(second)!);
     const dims = views.dims;
     const subset = (species: Set<string>): LabeledFeatures & { names: string[] } => {
-      const rows = views.imageIds.flatMap((id, row) => (species.has(speciesOf.get(id) ?? '') ? [[row, id] as const] : []));
+      const rows = rowsInScanOrder.filter(([, id]) => species.has(speciesOf.get(id) ?? ''));
       const names = [...new Set(rows.map(([, id]) => speciesOf.get(id)!))].sort();
       const data = gatherRows(views.plain, dims, rows.map(([row]) => row));
       const mirrored = gatherRows(views.mirrored, dims, rows.map(([row]) => row));

@@ -1,5 +1,18 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PAPER_BENCHMARK_SCALES, type PaperBenchmarkResult, paperBenchmarkJson, paperBenchmarkTable, type ScoreSummary } from '../../src-main/services/paper-benchmark';
+import { scanImageFolder } from '../../src-main/core/images/scan';
+import { importFolder } from '../../src-main/services/import-service';
+import {
+  PAPER_BENCHMARK_SCALES,
+  type PaperBenchmarkResult,
+  paperBenchmarkJson,
+  paperBenchmarkTable,
+  runPaperBenchmark,
+  type ScoreSummary,
+} from '../../src-main/services/paper-benchmark';
+import { Project } from '../../src-main/services/project';
+import { ONNX_MODEL, temporaryFolder, writeSpeciesFolders } from '../helpers/fixtures';
 
 const score = (ari: number): ScoreSummary => ({ ca: 0.5, nmi: 0.6, ami: 0.55, ari, ari_sd: 0.01, ca_sd: 0.02 });
 
@@ -61,5 +74,42 @@ describe('paper benchmark output', () => {
     expect(table).toContain('Seeded, validation ARI: seeded-kmeans 0.700; balanced-soft-seeded-kmeans T0.05, whitening refit 0.850');
     expect(table).toContain('features m-0f20878d253f@224+288+320');
     expect(table).toContain('Embedding (224, 288, 320 px, plain and mirrored, what the cache lacked): 120.0 s');
+  });
+});
+
+describe('runPaperBenchmark', () => {
+  it('gives the same figures for a seed whatever order its cache numbered the photos in', async () => {
+    const temporary = temporaryFolder();
+    try {
+      // 8 species x 12 photos: 4 for training, 2 for validation, 2 for test.
+      const dataset = path.join(temporary.folder, 'photos');
+      await writeSpeciesFolders(dataset, 8, 12);
+      const splits = path.join(temporary.folder, 'splits');
+      mkdirSync(splits);
+      const species = (first: number, end: number) => Array.from({ length: end - first }, (_, index) => `species ${first + index}`);
+      for (const [part, names] of [['train', species(0, 4)], ['val', species(4, 6)], ['test', species(6, 8)]] as const) {
+        writeFileSync(path.join(splits, `tiny_${part}.json`), JSON.stringify({ class_names: names }));
+      }
+      // A cache numbered in another order than the scan, as caches imported before imports wrote rows in scan
+      // order are: every other photo removed and imported again, so those come last.
+      const reorderedCache = path.join(temporary.folder, 'reordered-cache');
+      const project = Project.open(reorderedCache, ONNX_MODEL);
+      const importOptions = { labelsFromFolders: true, thumbnailPath: (sha: string) => project.thumbnailPath(sha) };
+      await importFolder(project.store, dataset, importOptions);
+      project.store.database.prepare('DELETE FROM images WHERE id % 2 = 0').run();
+      await importFolder(project.store, dataset, importOptions);
+      const scanned = (await scanImageFolder(dataset)).map((entry) => entry.path);
+      expect(project.store.database.prepare('SELECT path FROM images ORDER BY id').pluck().all()).not.toEqual(scanned);
+      await project.close();
+
+      const options = { dataset, splits, model: ONNX_MODEL, runs: 1, alphas: [0.1], seed: 2, scales: [224], training: { epochs: 2, tasksPerEpoch: 5, way: 4 } };
+      const fresh = await runPaperBenchmark({ ...options, cacheFolder: path.join(temporary.folder, 'fresh-cache') });
+      const reordered = await runPaperBenchmark({ ...options, cacheFolder: reorderedCache });
+      const figures = (result: PaperBenchmarkResult) => ({ ...result, train_seconds: 0, embed_seconds: 0, seconds: 0 });
+      expect(fresh.images).toEqual({ train: 48, validation: 24, test: 24 });
+      expect(figures(reordered)).toEqual(figures(fresh));
+    } finally {
+      temporary.cleanup();
+    }
   });
 });
