@@ -463,8 +463,8 @@ async function lloyd(
       for (let center = 0; center < k; center++) quantizedCenters.scales[center] = -2 * quantizedCenters.scales[center]!;
     }
     const half = await halfSeparations(centers, centerNorms, k, dims, kernel);
-    // The first pass (centers are single rows, far from their groups' means) and passes after one where the
-    // integer product left more than MAX_AMBIGUOUS_SHARE of its rows undecided run in float32.
+    // Approximate passes use the integer product alone; exact passes use it (with float32 for the rows it
+    // leaves undecided) while the last pass left at most MAX_AMBIGUOUS_SHARE of its rows undecided, else float32.
     const integers = approximate || (integerNearestTwo && passRows > 0 && passAmbiguous <= MAX_AMBIGUOUS_SHARE * passRows);
     passRows = 0;
     passAmbiguous = 0;
@@ -664,7 +664,7 @@ const MAX_AMBIGUOUS_SHARE = 0.4;
  * rounded product put first: the centers are far from settled then, and the labels need not be exact to
  * move them the right way. Once a pass changes fewer than this share of the labels (or the centers stop),
  * the passes become exact (each label proven by bounds or measured in float32), so the result is a fixed
- * point of exact Lloyd iterations.
+ * point of exact Lloyd iterations (unless `maxIterations` ends the fit during the approximate passes).
  */
 const APPROXIMATE_UNTIL_CHANGES = 0.01;
 
