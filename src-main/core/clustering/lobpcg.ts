@@ -24,7 +24,7 @@
  */
 import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
 import { deriveSeed, type RandomSource, seededRandom } from '../util/random';
-import { solveLowerInPlace, solveLowerTransposedInPlace, symmetricEigen } from './linear-algebra';
+import { multiply, solveLowerInPlace, solveLowerTransposedInPlace, symmetricEigen, transpose } from './linear-algebra';
 import type { MatrixKernel } from './matrix-kernel';
 
 /** A row-major block of vectors (size x columns) in either precision. */
@@ -349,14 +349,14 @@ async function rayleighRitz(
     if (kept[row]! < keep) continue;
     for (let index = 0; index < activeCount; index++) implicit[row * activeCount + index] = ritz[row * keep + active[index]!]!;
   }
-  const gramImplicit = multiplySmall(keptGram, implicit, keptCount, keptCount, activeCount);
-  const overlap = multiplySmall(transposeSmall(ritz, keptCount, keep), gramImplicit, keep, keptCount, activeCount);
+  const gramImplicit = multiply(keptGram, implicit, keptCount, keptCount, activeCount);
+  const overlap = multiply(transpose(ritz, keptCount, keep), gramImplicit, keep, keptCount, activeCount);
   const remaining = Float64Array.from(implicit);
-  const along = multiplySmall(ritz, overlap, keptCount, keep, activeCount);
+  const along = multiply(ritz, overlap, keptCount, keep, activeCount);
   for (let index = 0; index < remaining.length; index++) remaining[index] = remaining[index]! - along[index]!;
-  const directionGram = multiplySmall(transposeSmall(remaining, keptCount, activeCount), multiplySmall(keptGram, remaining, keptCount, keptCount, activeCount), activeCount, keptCount, activeCount);
+  const directionGram = multiply(transpose(remaining, keptCount, activeCount), multiply(keptGram, remaining, keptCount, keptCount, activeCount), activeCount, keptCount, activeCount);
   // Relative to each implicit direction's own size: a direction that was almost all along C is dropped.
-  const implicitNorms = multiplySmall(transposeSmall(implicit, keptCount, activeCount), gramImplicit, activeCount, keptCount, activeCount);
+  const implicitNorms = multiply(transpose(implicit, keptCount, activeCount), gramImplicit, activeCount, keptCount, activeCount);
   const relativeScale = new Float64Array(activeCount);
   for (let index = 0; index < activeCount; index++) {
     const size = implicitNorms[index * activeCount + index]!;
@@ -385,26 +385,6 @@ async function rayleighRitz(
     directions,
     values,
   };
-}
-
-/** A B for small dense row-major A (rows x inner) and B (inner x columns). */
-function multiplySmall(a: Float64Array, b: Float64Array, rows: number, inner: number, columns: number): Float64Array {
-  const result = new Float64Array(rows * columns);
-  for (let row = 0; row < rows; row++) {
-    for (let k = 0; k < inner; k++) {
-      const value = a[row * inner + k]!;
-      if (value === 0) continue;
-      for (let column = 0; column < columns; column++) result[row * columns + column] = result[row * columns + column]! + value * b[k * columns + column]!;
-    }
-  }
-  return result;
-}
-
-/** The transpose of a small dense row-major matrix. */
-function transposeSmall(a: Float64Array, rows: number, columns: number): Float64Array {
-  const result = new Float64Array(rows * columns);
-  for (let row = 0; row < rows; row++) for (let column = 0; column < columns; column++) result[column * rows + row] = a[row * columns + column]!;
-  return result;
 }
 
 /** Dense fallback for small orders, where LOBPCG is unreliable (scipy switches at size < 5 x block as well). */
