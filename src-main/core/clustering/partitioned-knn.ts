@@ -275,9 +275,10 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
     const target = position * dims;
     for (let index = 0; index < dims; index++) sorted[target + index] = vectors.data[source + index]! - mean[index]!;
   }
-  const norms = squaredRowNorms(sorted, count, dims);
-  // With integer products each list's codes are laid out once as the right operand of its products.
+  // With integer products each list's codes are laid out once as the right operand of its products; rounding
+  // the rows measures their norms on the way.
   const quantized = options.quantize && kernel.quantizedProducts ? quantizeRows(sorted, count, dims) : undefined;
+  const norms = quantized?.squaredNorms ?? squaredRowNorms(sorted, count, dims);
   const listCodes = quantized && transposedBlocks(quantized, listStart);
   const gatheredCodes: RowCodes | undefined = quantized && { codes: new Uint8Array(0), scales: new Float32Array(0), count: 0, dims };
 
