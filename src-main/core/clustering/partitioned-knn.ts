@@ -211,6 +211,22 @@ async function exactSampleNeighbors(vectors: VectorSet, queries: Int32Array, nei
 }
 
 /**
+ * The points list by list (a stable counting sort of `labels`): `order[i]` is the i-th point in that order,
+ * and list l holds positions `listStart[l]`..`listStart[l + 1] - 1`.
+ *
+ * listOrder(Int32Array.of(1, 0, 1), 2) // { order: Int32Array [1, 0, 2], listStart: Int32Array [0, 1, 3] }
+ */
+export function listOrder(labels: Int32Array, lists: number): { order: Int32Array; listStart: Int32Array } {
+  const listStart = new Int32Array(lists + 1);
+  for (const list of labels) listStart[list + 1] = listStart[list + 1]! + 1;
+  for (let list = 0; list < lists; list++) listStart[list + 1] = listStart[list + 1]! + listStart[list]!;
+  const order = new Int32Array(labels.length);
+  const fill = listStart.slice(0, lists);
+  for (let point = 0; point < labels.length; point++) order[fill[labels[point]!]!++] = point;
+  return { order, listStart };
+}
+
+/**
  * Splits points into lists of about `pointsPerList` nearby points: k-means on a seeded sample (SAMPLE_PER_LIST
  * points per list), every point to its nearest centre, lists over twice the size split again. Returns each
  * point's list and the number of lists.
@@ -260,12 +276,7 @@ export async function partitionedNeighbors(vectors: VectorSet, options: Partitio
   let probes = Math.max(1, Math.min(lists, options.probes ?? DEFAULT_PROBES));
 
   // 2. The points reordered list by list (a centred float32 copy, so each list is one contiguous block).
-  const listStart = new Int32Array(lists + 1);
-  for (let point = 0; point < count; point++) listStart[labels[point]! + 1] = listStart[labels[point]! + 1]! + 1;
-  for (let list = 0; list < lists; list++) listStart[list + 1] = listStart[list + 1]! + listStart[list]!;
-  const order = new Int32Array(count);
-  const fill = listStart.slice(0, lists);
-  for (let point = 0; point < count; point++) order[fill[labels[point]!]!++] = point;
+  const { order, listStart } = listOrder(labels, lists);
   const mean = new Float64Array(dims);
   for (let point = 0; point < count; point++) for (let index = 0; index < dims; index++) mean[index] = mean[index]! + vectors.data[point * dims + index]!;
   for (let index = 0; index < dims; index++) mean[index] = mean[index]! / count;

@@ -17,6 +17,7 @@ import { symmetricEigen } from './linear-algebra';
 import { type BlockVectors, lobpcg, type SymmetricOperator } from './lobpcg';
 import type { MatrixKernel } from './matrix-kernel';
 import { fastestKernel } from './matrix-kernel';
+import { listOrder } from './partitioned-knn';
 
 /** Settings of a spectral clustering run. */
 export interface SpectralOptions extends LongWorkOptions {
@@ -149,16 +150,6 @@ export function normalizedAdjacency(affinity: SparseMatrix): { operator: Symmetr
  */
 const START_SMOOTHING_STEPS = 12;
 
-/** The points list by list (a counting sort of `labels`, stable): `order[i]` is the i-th point in that order. */
-function listOrder(labels: Int32Array, lists: number): Int32Array {
-  const start = new Int32Array(lists + 1);
-  for (const list of labels) start[list + 1] = start[list + 1]! + 1;
-  for (let list = 0; list < lists; list++) start[list + 1] = start[list + 1]! + start[list]!;
-  const order = new Int32Array(labels.length);
-  for (let point = 0; point < labels.length; point++) order[start[labels[point]!]!++] = point;
-  return order;
-}
-
 /** Applies `steps` times x <- (x + M x) / 2 to a block of vectors. */
 function smoothBlock(operator: SymmetricOperator, block: BlockVectors, columns: number, steps: number): BlockVectors {
   let current = block;
@@ -252,7 +243,7 @@ export async function spectralClustering(vectors: VectorSet, options: SpectralOp
   // point solved as i): a point's neighbours then mostly sit near it in every block, and the sparse
   // products, which read one block row per graph entry, mostly hit the cache. Measured at N = 200,000,
   // K = 160: the products took 24 s of the solve in the original numbering.
-  const order = graph.partition && listOrder(graph.partition.labels, graph.partition.lists);
+  const order = graph.partition && listOrder(graph.partition.labels, graph.partition.lists).order;
   const solved = order ? permuteSymmetric(affinity, order) : affinity;
   const { operator, sqrtDegrees } = normalizedAdjacency(solved);
   // The approximate search's partition gives a coarse problem whose eigenvectors start the solver near the
