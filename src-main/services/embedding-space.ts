@@ -4,6 +4,7 @@
  * project's active adapter.
  */
 import type { Backbone } from '../core/backbones/backbone';
+import type { LastBlockWeights } from '../core/backbones/tfjs-to-onnx';
 import { applyAdapter, decodeAdapter } from '../core/training/adapter';
 import type { LongWorkOptions } from '../core/util/progress';
 import { type EmbedSummary, embedMissing, embeddingModelId } from './embed-service';
@@ -48,12 +49,13 @@ export function projectScales(store: ProjectStore): number[] | null {
 /**
  * One backbone per input size (null: just the model's own). The model's own size is the plain backbone, so
  * its cached embeddings keep their id; other sizes load the model again with that input size (`<id>@<size>`).
+ * `lastBlock` loads them with the last block cut off or replaced (see `LoadBackboneOptions`).
  */
-export async function scaleBackbones(project: Project, scales: readonly number[] | null, modelPath?: string): Promise<Backbone[]> {
-  const base = await project.backbone(modelPath);
+export async function scaleBackbones(project: Project, scales: readonly number[] | null, modelPath?: string, lastBlock?: 'input' | LastBlockWeights): Promise<Backbone[]> {
+  const base = await project.backbone(modelPath, { lastBlock });
   if (!scales || scales.length === 0) return [base];
   const backbones: Backbone[] = [];
-  for (const size of scales) backbones.push(size === base.preprocessing.size ? base : await project.backbone(modelPath, { inputSize: size }));
+  for (const size of scales) backbones.push(size === base.preprocessing.size ? base : await project.backbone(modelPath, { inputSize: size, lastBlock }));
   return backbones;
 }
 

@@ -2,7 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Backbone } from '../core/backbones/backbone';
-import { loadBackbone } from '../core/backbones/load-backbone';
+import { lastBlockSuffix, loadBackbone } from '../core/backbones/load-backbone';
+import type { LastBlockWeights } from '../core/backbones/tfjs-to-onnx';
 import { openDatabase } from '../db/database';
 import { JobRunner } from './job-runner';
 import { resolveModelReference } from './model-registry';
@@ -81,16 +82,16 @@ export class Project {
    * Loads (once) and returns a backbone, given a path or a registered model's id; remembers it as the project's model.
    * `inputSize` (pixels) loads the same model at another square input size, with its own id (`<id>@<size>`).
    */
-  async backbone(modelPath?: string, options: { inputSize?: number } = {}): Promise<Backbone> {
+  async backbone(modelPath?: string, options: { inputSize?: number; lastBlock?: 'input' | LastBlockWeights } = {}): Promise<Backbone> {
     const chosen = modelPath ? await resolveModelReference(modelPath) : this.modelPath();
     if (!chosen) {
       throw new Error('No image model found. Pass --model <path to an .onnx file or TF.js folder>, or set SPECIMEN_SORTER_MODEL.');
     }
-    const { inputSize } = options;
-    const key = inputSize ? `${chosen}@${inputSize}` : chosen;
+    const { inputSize, lastBlock } = options;
+    const key = `${chosen}${lastBlockSuffix(lastBlock)}${inputSize ? `@${inputSize}` : ''}`;
     let loading = this.#backbones.get(key);
     if (!loading) {
-      loading = loadBackbone(chosen, { inputSize });
+      loading = loadBackbone(chosen, { inputSize, lastBlock });
       loading.catch(() => this.#backbones.delete(key));
       this.#backbones.set(key, loading);
     }

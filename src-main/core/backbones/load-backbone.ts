@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { PixelPreprocessing } from '../images/decode';
 import { type Backbone, type BackboneRuntime, IMAGENET_ONNX_PREPROCESSING, KERAS_TFJS_PREPROCESSING } from './backbone';
 import { readTfjsArtifacts } from './tfjs-artifacts';
-import { convertTfjsToOnnx } from './tfjs-to-onnx';
+import { convertTfjsToOnnx, type LastBlockWeights } from './tfjs-to-onnx';
 
 /**
  * Optional `specimen-sorter.json` beside the model (or `<model>.onnx.json`), overriding the defaults:
@@ -31,6 +31,20 @@ export interface LoadBackboneOptions {
   inputSize?: number;
   /** Told why a faster runtime could not be used. */
   onFallback?: (message: string) => void;
+  /**
+   * TF.js models on onnxruntime only. 'input': output the input map of the model's last block (flattened,
+   * for training that block, see `findLastBlock`); weights: run the last block with these fine-tuned weights.
+   */
+  lastBlock?: 'input' | LastBlockWeights;
+}
+
+/** The id suffix of a backbone whose last block is cut off or replaced: `~block-input` or `~block-<12 hex of the weights>`. */
+export function lastBlockSuffix(lastBlock: 'input' | LastBlockWeights | undefined): string {
+  if (!lastBlock) return '';
+  if (lastBlock === 'input') return '~block-input';
+  const hash = createHash('sha256');
+  for (const array of [lastBlock.weight, lastBlock.bias]) hash.update(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  return `~block-${hash.update(lastBlock.activation).digest('hex').slice(0, 12)}`;
 }
 
 const RUNTIMES: readonly BackboneRuntime[] = ['onnxruntime-cpu', 'tfjs-wasm', 'tfjs-cpu'];
@@ -105,9 +119,12 @@ async function hashFiles(files: string[]): Promise<string> {
  * // { id: 'mobilenetv2-12-int8-83530ad811bc', dims: 1280, runtime: 'onnxruntime-cpu', ... }
  */
 export async function loadBackbone(modelPath: string, options: LoadBackboneOptions = {}): Promise<Backbone> {
-  const { runtime = preferredRuntime(), onFallback, inputSize } = options;
+  const { runtime = preferredRuntime(), onFallback, inputSize, lastBlock } = options;
   const resolved = await resolveModelPath(modelPath);
   const manifest = await readManifest(resolved.manifestFile);
+  if (lastBlock && (resolved.format !== 'tfjs' || runtime !== 'onnxruntime-cpu' || manifest.featureLayer)) {
+    throw new Error('Training the last block needs a TF.js layers model run on onnxruntime (such as the bundled MobileNetV2); use --trainable head for this model.');
+  }
   if (resolved.format === 'onnx') {
     const bytes = await fs.readFile(resolved.file);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -125,14 +142,19 @@ export async function loadBackbone(modelPath: string, options: LoadBackboneOptio
   const sha256 = await hashFiles([resolved.file, ...artifacts.shardFiles]);
   const baseName = path.basename(path.dirname(resolved.file));
   const sizeSuffix = inputSize ? `@${inputSize}` : '';
-  const identity = { id: `${baseName}-${sha256.slice(0, 12)}${sizeSuffix}`, name: manifest.name ?? baseName, source: path.dirname(resolved.file) };
+  const identity = {
+    id: `${baseName}-${sha256.slice(0, 12)}${lastBlockSuffix(lastBlock)}${sizeSuffix}`,
+    name: `${manifest.name ?? baseName}${lastBlock === 'input' ? ' (last block input)' : lastBlock ? ' (fine-tuned last block)' : ''}`,
+    source: path.dirname(resolved.file),
+  };
   const preprocessing = { ...KERAS_TFJS_PREPROCESSING, ...manifest.preprocessing, ...(inputSize ? { size: inputSize } : {}) };
   if (runtime === 'onnxruntime-cpu' && !manifest.featureLayer) {
     try {
-      const onnx = convertTfjsToOnnx(artifacts, preprocessing.size);
+      const onnx = convertTfjsToOnnx(artifacts, preprocessing.size, { lastBlock });
       const { loadOnnxBackbone } = await import('./onnx-backbone');
       return await loadOnnxBackbone(onnx, identity, { ...preprocessing, layout: 'nchw' }, undefined, 'tfjs');
     } catch (error) {
+      if (lastBlock) throw error;
       // Layers the converter does not know, or a graph onnxruntime rejects: TF.js runs any layers model.
       onFallback?.(`Running ${identity.name} on TF.js: ${(error as Error).message}`);
     }

@@ -7,6 +7,10 @@
  *
  * The graph takes NCHW float input named `input` and outputs the pooled features `specimen_sorter_features`.
  * Classifier heads (trailing Dense, Dropout, Activation, Softmax or Flatten layers) are dropped.
+ *
+ * The model's last block, when it is a 1x1 convolution (with its batch normalisation and ReLU) right before
+ * the global average pooling (MobileNet's `Conv_1`), can be cut off (`findLastBlock`): the graph then
+ * outputs that block's input map, which training caches, or runs the block with fine-tuned weights.
  */
 import { FEATURES_OUTPUT } from './onnx-graph';
 import { MessageWriter } from './protobuf';
@@ -52,6 +56,9 @@ type Attribute = { name: string } & ({ int: number } | { ints: number[] } | { fl
 class GraphBuilder {
   readonly graph = new MessageWriter();
   #counter = 0;
+  /** Emission stops after this layer (the last block's input); its tensor goes to `cutTensor`. */
+  cutLayer: string | undefined;
+  cutTensor: string | undefined;
 
   unique(base: string): string {
     return `${base}__${this.#counter++}`;
@@ -281,6 +288,7 @@ function emitLayer(builder: GraphBuilder, weights: WeightReader, layer: LayerJso
     for (const inner of layer.config.layers ?? []) {
       if (inner.class_name === 'InputLayer') continue;
       value = emitLayer(builder, weights, inner, value);
+      if (builder.cutTensor) return builder.cutTensor;
     }
     return value;
   }
@@ -301,10 +309,145 @@ function emitLayer(builder: GraphBuilder, weights: WeightReader, layer: LayerJso
         return tensor;
       });
       tensors.set(innerName, inner.config.layers ? emitLayer(builder, weights, inner, sources[0]!) : emitLeaf(builder, weights, inner, sources));
+      if (innerName === builder.cutLayer) builder.cutTensor = tensors.get(innerName);
+      if (builder.cutTensor) return builder.cutTensor;
     }
     return tensors.get(config.output_layers[0]![0])!;
   }
   return emitLeaf(builder, weights, layer, [input]);
+}
+
+/** The weights of a model's last block: a 1x1 convolution with its batch normalisation folded in, then its activation. */
+export interface LastBlockWeights {
+  inputs: number;
+  outputs: number;
+  /** [outputs, inputs], row-major (ONNX's Conv weight layout for a 1x1 kernel). */
+  weight: Float32Array;
+  bias: Float32Array;
+  activation: 'linear' | 'relu' | 'relu6';
+}
+
+/** A model's last block as found in its layers (`findLastBlock`). */
+export interface LastBlock extends LastBlockWeights {
+  /** The layer whose output the block reads: where the graph is cut. */
+  inputLayer: string;
+  /** The block's layers, first to last (MobileNetV2: Conv_1, Conv_1_bn, out_relu). */
+  layers: string[];
+}
+
+function topologyOf(artifacts: TfjsArtifacts): LayerJson {
+  const topology = 'model_config' in artifacts.modelTopology ? artifacts.modelTopology.model_config : artifacts.modelTopology;
+  return topology as LayerJson;
+}
+
+/** The model without its classifier head. */
+function featureBody(root: LayerJson): LayerJson {
+  if (root.class_name !== 'Sequential') return root;
+  const layers = [...(root.config.layers ?? [])];
+  while (layers.length > 1 && isHeadConfig(layers.at(-1)!)) layers.pop();
+  return { ...root, config: { ...root.config, layers } };
+}
+
+/** The functional model whose output the features pool (through nested Sequentials, skipping the pooling). */
+function featureModel(layer: LayerJson): LayerJson | null {
+  if (layer.class_name === 'Model' || layer.class_name === 'Functional') return layer;
+  if (layer.class_name !== 'Sequential') return null;
+  const layers = (layer.config.layers ?? []).filter((inner) => inner.class_name !== 'InputLayer');
+  for (let index = layers.length - 1; index >= 0; index--) {
+    const inner = layers[index]!;
+    if (inner.class_name === 'GlobalAveragePooling2D' || inner.class_name === 'Dropout') continue;
+    return featureModel(inner);
+  }
+  return null;
+}
+
+/**
+ * Finds the model's last block: a 1x1, stride-1 convolution, optionally followed by batch normalisation and
+ * a ReLU (or ReLU6), whose output is what the features pool, as in MobileNetV1/V2's final `Conv_1` block.
+ * Its batch normalisation is folded into the convolution (inference statistics), so training and the
+ * converted graph see one affine map and an activation. Throws `UnsupportedLayerError` for other models.
+ *
+ * findLastBlock(artifacts) // { inputLayer: 'block_16_project_BN', layers: ['Conv_1', 'Conv_1_bn', 'out_relu'], inputs: 112, outputs: 1280, activation: 'relu6', ... }
+ */
+export function findLastBlock(artifacts: TfjsArtifacts): LastBlock {
+  const unsupported = (why: string) => new UnsupportedLayerError(`Only models ending in a 1x1 convolution block before the pooling can train their last block: ${why}.`);
+  const model = featureModel(featureBody(topologyOf(artifacts)));
+  if (!model) throw unsupported('no functional model feeds the pooled features');
+  const config = model.config as unknown as { layers: LayerJson[]; output_layers: [string, number, number][] };
+  const byName = new Map(config.layers.map((layer) => [String(layer.name ?? layer.config.name), layer]));
+  const source = (layer: LayerJson): string => {
+    const nodes = layer.inbound_nodes ?? [];
+    if (nodes.length !== 1 || nodes[0]!.length !== 1) throw unsupported(`${String(layer.config.name)} does not read exactly one layer`);
+    return nodes[0]![0]![0];
+  };
+  let layer = byName.get(config.output_layers[0]![0]);
+  if (layer?.class_name === 'GlobalAveragePooling2D') layer = byName.get(source(layer));
+  const chain: LayerJson[] = [];
+  let activation: LastBlockWeights['activation'] = 'linear';
+  if (layer?.class_name === 'ReLU' && Number(layer.config.negative_slope ?? 0) === 0 && Number(layer.config.threshold ?? 0) === 0) {
+    const maximum = layer.config.max_value;
+    if (maximum !== null && maximum !== undefined && Number(maximum) !== 6) throw unsupported(`${String(layer.config.name)} clips at ${String(maximum)}`);
+    activation = maximum === null || maximum === undefined ? 'relu' : 'relu6';
+    chain.unshift(layer);
+    layer = byName.get(source(layer));
+  }
+  let norm: LayerJson | null = null;
+  if (layer?.class_name === 'BatchNormalization') {
+    norm = layer;
+    chain.unshift(layer);
+    layer = byName.get(source(layer));
+  }
+  if (!layer || layer.class_name !== 'Conv2D') throw unsupported(`the last block is a ${layer?.class_name ?? 'missing layer'}, not Conv2D`);
+  const [kernelHeight, kernelWidth] = pair(layer.config.kernel_size, 1);
+  if (kernelHeight !== 1 || kernelWidth !== 1 || pair(layer.config.strides, 1).some((stride) => stride !== 1)) throw unsupported(`${String(layer.config.name)} is not a 1x1, stride-1 convolution`);
+  const own = String(layer.config.activation ?? 'linear');
+  if (own !== 'linear') {
+    if (chain.length > 0 || (own !== 'relu' && own !== 'relu6')) throw unsupported(`${String(layer.config.name)} has activation ${own}`);
+    activation = own;
+  }
+  chain.unshift(layer);
+  const inputLayer = source(layer);
+  // The cut stops the graph after inputLayer: every layer listed after it must belong to the block.
+  const names = config.layers.map((each) => String(each.name ?? each.config.name));
+  const after = names.slice(names.indexOf(inputLayer) + 1);
+  const blockNames = chain.map((each) => String(each.name ?? each.config.name));
+  if (after.some((name) => !blockNames.includes(name) && byName.get(name)?.class_name !== 'GlobalAveragePooling2D')) throw unsupported('other layers follow the block\'s input');
+
+  const weights = new WeightReader(artifacts);
+  const convName = String(layer.config.name);
+  const kernel = weights.get(convName, 'kernel');
+  const [, , inputs, outputs] = kernel.shape as [number, number, number, number];
+  const convBias = layer.config.use_bias !== false ? weights.get(convName, 'bias').values : new Float32Array(outputs);
+  const scale = new Float32Array(outputs).fill(1);
+  const shift = new Float32Array(outputs);
+  if (norm) {
+    const normName = String(norm.config.name);
+    const mean = weights.get(normName, 'moving_mean').values;
+    const variance = weights.get(normName, 'moving_variance').values;
+    const gamma = weights.maybe(normName, 'gamma')?.values;
+    const beta = weights.maybe(normName, 'beta')?.values;
+    const epsilon = Number(norm.config.epsilon ?? 1e-3);
+    for (let output = 0; output < outputs; output++) {
+      scale[output] = (gamma?.[output] ?? 1) / Math.sqrt(variance[output]! + epsilon);
+      shift[output] = (beta?.[output] ?? 0) - mean[output]! * scale[output]!;
+    }
+  }
+  const weight = new Float32Array(outputs * inputs);
+  const bias = new Float32Array(outputs);
+  for (let output = 0; output < outputs; output++) {
+    for (let input = 0; input < inputs; input++) weight[output * inputs + input] = kernel.values[input * outputs + output]! * scale[output]!;
+    bias[output] = convBias[output]! * scale[output]! + shift[output]!;
+  }
+  return { inputLayer, layers: blockNames, inputs, outputs, weight, bias, activation };
+}
+
+/** What the converted graph outputs (see `convertTfjsToOnnx`). */
+export interface ConvertOptions {
+  /**
+   * 'input': the last block's input map instead of the pooled features, flattened NCHW [n, channels x height
+   * x width], for training to cache. Weights: the pooled features with the last block run on these weights.
+   */
+  lastBlock?: 'input' | LastBlockWeights;
 }
 
 /**
@@ -312,18 +455,29 @@ function emitLayer(builder: GraphBuilder, weights: WeightReader, layer: LayerJso
  *
  * convertTfjsToOnnx(artifacts, 224) // Uint8Array: input 'input' [n, 3, 224, 224] -> 'specimen_sorter_features' [n, 1280]
  */
-export function convertTfjsToOnnx(artifacts: TfjsArtifacts, inputSize: number): Uint8Array {
-  const topology = 'model_config' in artifacts.modelTopology ? artifacts.modelTopology.model_config : artifacts.modelTopology;
-  const root = topology as LayerJson;
+export function convertTfjsToOnnx(artifacts: TfjsArtifacts, inputSize: number, options: ConvertOptions = {}): Uint8Array {
   const weights = new WeightReader(artifacts);
   const builder = new GraphBuilder();
-  let body: LayerJson = root;
-  if (root.class_name === 'Sequential') {
-    const layers = [...(root.config.layers ?? [])];
-    while (layers.length > 1 && isHeadConfig(layers.at(-1)!)) layers.pop();
-    body = { ...root, config: { ...root.config, layers } };
-  }
+  const body = featureBody(topologyOf(artifacts));
+  const { lastBlock } = options;
+  if (lastBlock) builder.cutLayer = findLastBlock(artifacts).inputLayer;
   let output = emitLayer(builder, weights, body, 'input');
+  if (lastBlock === 'input') output = builder.node('Flatten', [output], builder.unique('block_input'), [{ name: 'axis', int: 1 }]);
+  else if (lastBlock) {
+    const block = findLastBlock(artifacts);
+    if (block.inputs !== lastBlock.inputs || block.outputs !== lastBlock.outputs) {
+      throw new UnsupportedLayerError(`Last-block weights are ${lastBlock.inputs} -> ${lastBlock.outputs}, the model's block ${block.inputs} -> ${block.outputs}.`);
+    }
+    const conv = builder.node(
+      'Conv',
+      [output, builder.floatTensor(builder.unique('last_block_W'), [lastBlock.outputs, lastBlock.inputs, 1, 1], lastBlock.weight), builder.floatTensor(builder.unique('last_block_B'), [lastBlock.outputs], lastBlock.bias)],
+      builder.unique('last_block'),
+      [{ name: 'kernel_shape', ints: [1, 1] }],
+    );
+    const activated = activation(builder, builder.unique('last_block_activation'), lastBlock.activation, conv);
+    const pooled = builder.node('GlobalAveragePool', [activated], builder.unique('last_block_pool'));
+    output = builder.node('Flatten', [pooled], builder.unique('last_block_features'), [{ name: 'axis', int: 1 }]);
+  }
   output = builder.node('Identity', [output], FEATURES_OUTPUT);
   const valueInfo = (field: number, name: string, dims: (number | string)[]) =>
     builder.graph.message(field, (info) => {

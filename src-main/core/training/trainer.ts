@@ -12,7 +12,7 @@ import { deriveSeed, seededRandom } from '../util/random';
 import { gatherRows } from '../util/rows';
 import { type AdapterWeights, applyAdapter, featureNormalisation, normaliseRows, transpose } from './adapter';
 import { groupByClass, sampleEpisode } from './episodes';
-import { kclLoss, makeMatMul, mclLoss, prototypicalLoss, scatterLoss } from './losses';
+import { episodeLossGradient, kclLoss, makeMatMul, mclLoss } from './losses';
 
 /** Which criterion trains the adapter. */
 export type TrainingLoss = 'proto' | 'scatter' | 'kcl' | 'mcl';
@@ -82,10 +82,13 @@ function columnSums(matrix: Float32Array, rows: number, columns: number): Float3
 
 /** Scores an adapter on validation features: K-means with k = number of species, CA (Eq. 4). */
 export async function validationClusterAccuracy(weights: AdapterWeights, validation: LabeledFeatures, seed: number): Promise<number> {
-  const embedded = await applyAdapter(weights, validation);
-  const classes = new Set(validation.labels).size;
-  const result = await kmeans(embedded, { k: classes, seed, restarts: 3 });
-  return clusterAccuracy(Array.from(validation.labels), Array.from(result.labels));
+  return scoreClusterAccuracy(await applyAdapter(weights, validation), validation.labels, seed);
+}
+
+/** K-means (3 restarts) with k = number of species on embedded vectors, scored by cluster accuracy (Eq. 4). */
+export async function scoreClusterAccuracy(embedded: VectorSet, labels: Int32Array, seed: number): Promise<number> {
+  const result = await kmeans(embedded, { k: new Set(labels).size, seed, restarts: 3 });
+  return clusterAccuracy(Array.from(labels), Array.from(result.labels));
 }
 
 /**
@@ -171,39 +174,24 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
     way: number,
     classes: number[],
   ): { loss: number; accuracy: number; embeddingGradient: Float32Array; headGradients: Float32Array[] } => {
-    let accuracy = Number.NaN;
-    // tidy returns tensors only: walking typed arrays in its result is very slow.
+    if (!pairwise) {
+      const result = episodeLossGradient(tf, matMul, embeddings, embeddingDims, { way, shot, query }, alpha, lossKind as 'proto' | 'scatter');
+      return { loss: result.loss, accuracy: result.accuracy, embeddingGradient: result.gradient, headGradients: [] };
+    }
+    // The pairwise criteria also train the small cluster head.
     const tensors = tf.tidy(() => {
       const z = tf.tensor2d(embeddings, [rows, embeddingDims]);
-      const supportCount = way * shot;
-      const lossOf = (embedded: import('@tensorflow/tfjs').Tensor2D, headWeights?: import('@tensorflow/tfjs').Tensor2D, headBias?: import('@tensorflow/tfjs').Tensor1D) => {
-        if (pairwise) {
-          const logits = tf.add(matMul(embedded, headWeights!), headBias!) as import('@tensorflow/tfjs').Tensor2D;
-          return (lossKind === 'kcl' ? kclLoss(tf, matMul, logits, classes) : mclLoss(tf, matMul, logits, classes)) as import('@tensorflow/tfjs').Scalar;
-        }
-        const support = tf.slice(embedded, [0, 0], [supportCount, embeddingDims]);
-        const queries = tf.slice(embedded, [supportCount, 0], [rows - supportCount, embeddingDims]);
-        const proto = prototypicalLoss(tf, matMul, support, queries, way, shot, query);
-        accuracy = proto.accuracy.dataSync()[0]!;
-        if (lossKind === 'scatter') return scatterLoss(tf, matMul, support, way, shot) as import('@tensorflow/tfjs').Scalar;
-        if (alpha === 0) return proto.loss as import('@tensorflow/tfjs').Scalar;
-        // Eq. (3), Bjerge et al. 2025: L = alpha * Lm + (1 - alpha) * Lc
-        return tf.add(tf.mul(alpha, scatterLoss(tf, matMul, support, way, shot)), tf.mul(1 - alpha, proto.loss)) as import('@tensorflow/tfjs').Scalar;
-      };
-      if (pairwise) {
-        const head = tf.tensor2d(parameters.wc!, [embeddingDims, clusterHeadClasses]);
-        const bias = tf.tensor1d(parameters.bc!);
-        const { value, grads } = tf.valueAndGrads((embedded: import('@tensorflow/tfjs').Tensor, headWeights: import('@tensorflow/tfjs').Tensor, headBias: import('@tensorflow/tfjs').Tensor) =>
-          lossOf(embedded as import('@tensorflow/tfjs').Tensor2D, headWeights as import('@tensorflow/tfjs').Tensor2D, headBias as import('@tensorflow/tfjs').Tensor1D),
-        )([z, head, bias]);
-        return [value, ...grads];
-      }
-      const { value, grad } = tf.valueAndGrad((embedded: import('@tensorflow/tfjs').Tensor) => lossOf(embedded as import('@tensorflow/tfjs').Tensor2D))(z);
-      return [value, grad];
+      const head = tf.tensor2d(parameters.wc!, [embeddingDims, clusterHeadClasses]);
+      const bias = tf.tensor1d(parameters.bc!);
+      const { value, grads } = tf.valueAndGrads((embedded: import('@tensorflow/tfjs').Tensor, headWeights: import('@tensorflow/tfjs').Tensor, headBias: import('@tensorflow/tfjs').Tensor) => {
+        const logits = tf.add(matMul(embedded as import('@tensorflow/tfjs').Tensor2D, headWeights as import('@tensorflow/tfjs').Tensor2D), headBias) as import('@tensorflow/tfjs').Tensor2D;
+        return (lossKind === 'kcl' ? kclLoss(tf, matMul, logits, classes) : mclLoss(tf, matMul, logits, classes)) as import('@tensorflow/tfjs').Scalar;
+      })([z, head, bias]);
+      return [value, ...grads];
     });
     const [value, ...gradients] = tensors.map((tensor) => tensor.dataSync() as Float32Array);
     tf.dispose(tensors);
-    return { loss: value![0]!, accuracy, embeddingGradient: gradients[0]!, headGradients: gradients.slice(1) };
+    return { loss: value![0]!, accuracy: Number.NaN, embeddingGradient: gradients[0]!, headGradients: gradients.slice(1) };
   };
 
   const w1Transposed = () => transpose(parameters.w1!, inputDims, firstWidth);

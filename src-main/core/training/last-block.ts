@@ -1,0 +1,334 @@
+/**
+ * Episodic fine-tuning of the backbone's last block (issue #4 (b)) over cached activations below it: the
+ * block's input maps are embedded once (`lastBlock: 'input'` backbones), so each training step runs only the
+ * block, a 1x1 convolution with batch normalisation folded in, its activation and the global average pool
+ * (MobileNetV2's `Conv_1`, 112 -> 1280 channels, 145k weights), forward and backward as matrix products.
+ *
+ * Scale augmentation as in the paper: each task draws one of the cached input sizes; flip augmentation:
+ * each image its plain or mirrored view. The loss is Eq. (3) on the block's features, normalised by the
+ * frozen training features' mean and scale. After every epoch K-means on the validation species (features
+ * averaged over sizes and views, as clustering sees them) keeps the epoch with the best cluster accuracy.
+ */
+import type { LastBlockWeights } from '../backbones/tfjs-to-onnx';
+import { readyTf } from '../backbones/tfjs-runtime';
+import type { VectorSet } from '../clustering/kmeans';
+import { fastestKernel, type MatrixKernel } from '../clustering/matrix-kernel';
+import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
+import { deriveSeed, seededRandom } from '../util/random';
+import { featureNormalisation } from './adapter';
+import { groupByClass, sampleEpisode } from './episodes';
+import { episodeLossGradient, makeMatMul } from './losses';
+import { type EpochRecord, scoreClusterAccuracy } from './trainer';
+
+/** One input size's block-input maps: `count` images x channels x positions (NCHW, flattened per image). */
+export interface BlockInputScale {
+  /** Height x width of the map at this input size (49 at 224 px for MobileNetV2). */
+  positions: number;
+  plain: Float32Array;
+  /** The mirrored photo's maps, aligned with `plain`. */
+  mirrored: Float32Array;
+}
+
+/** Cached block inputs of some images at every input size, with species labels (0..classes-1) for training. */
+export interface BlockInputs {
+  count: number;
+  channels: number;
+  scales: BlockInputScale[];
+  labels: Int32Array;
+}
+
+/** Settings of last-block training; defaults follow the paper and the adapter's trainer. */
+export interface LastBlockTrainOptions extends LongWorkOptions {
+  way?: number;
+  shot?: number;
+  query?: number;
+  tasksPerEpoch?: number;
+  epochs?: number;
+  /** Weight of the scatter loss in Eq. (3). Default 0.1. */
+  alpha?: number;
+  loss?: 'proto' | 'scatter';
+  learningRate?: number;
+  momentum?: number;
+  weightDecay?: number;
+  milestones?: number[];
+  gamma?: number;
+  seed?: number;
+  kernel?: MatrixKernel;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+/** The chosen block weights, the epoch they come from (0: the pretrained ones) and the history. */
+export interface LastBlockTrainResult {
+  best: LastBlockWeights;
+  bestEpoch: number;
+  /** Validation cluster accuracy of the pretrained block (NaN without validation data). */
+  initialValidationCa: number;
+  history: EpochRecord[];
+  seconds: number;
+}
+
+/** Images per forward product chunk so one pre-activation buffer stays near 16 M floats. */
+function imagesPerChunk(block: LastBlockWeights, positions: number): number {
+  return Math.max(1, Math.floor((1 << 24) / (block.outputs * positions)));
+}
+
+function activate(value: number, kind: LastBlockWeights['activation']): number {
+  if (kind === 'linear') return value;
+  const positive = value > 0 ? value : 0;
+  return kind === 'relu6' && positive > 6 ? 6 : positive;
+}
+
+/** Whether the activation passes gradient at a pre-activation value. */
+function passes(value: number, kind: LastBlockWeights['activation']): boolean {
+  if (kind === 'linear') return true;
+  return value > 0 && (kind === 'relu' || value < 6);
+}
+
+/**
+ * Gathers images' maps as the two layouts the products need: rows (positions of all images) x channels, and
+ * channels x rows. `mapsOf(index)` is the array (count x channels x positions) holding image `images[index]`.
+ */
+function gatherMaps(mapsOf: (index: number) => Float32Array, channels: number, positions: number, images: ArrayLike<number>): { rows: Float32Array; columns: Float32Array } {
+  const count = images.length;
+  const total = count * positions;
+  const rows = new Float32Array(total * channels);
+  const columns = new Float32Array(channels * total);
+  for (let index = 0; index < count; index++) {
+    const maps = mapsOf(index);
+    const base = images[index]! * channels * positions;
+    for (let channel = 0; channel < channels; channel++) {
+      const source = base + channel * positions;
+      columns.set(maps.subarray(source, source + positions), channel * total + index * positions);
+      for (let position = 0; position < positions; position++) rows[(index * positions + position) * channels + channel] = maps[source + position]!;
+    }
+  }
+  return { rows, columns };
+}
+
+/**
+ * The block's pre-activations for gathered rows, output-major: [outputs, rows] (bias added), so the pooling
+ * and the backward pass walk each output's positions contiguously.
+ */
+async function preActivations(block: LastBlockWeights, rows: Float32Array, total: number, kernel: MatrixKernel): Promise<Float32Array> {
+  const products = await kernel.multiplyTransposed(block.weight, block.outputs, rows, total, block.inputs);
+  for (let output = 0; output < block.outputs; output++) {
+    const bias = block.bias[output]!;
+    for (let index = output * total; index < (output + 1) * total; index++) products[index] = products[index]! + bias;
+  }
+  return products;
+}
+
+/** Pools output-major pre-activations into count x outputs features (mean of the activated positions), adding `weight` x each into `into`. */
+function poolInto(into: Float32Array, offset: number, z: Float32Array, block: LastBlockWeights, count: number, positions: number, weight: number): void {
+  const total = count * positions;
+  const scale = weight / positions;
+  for (let output = 0; output < block.outputs; output++) {
+    for (let index = 0; index < count; index++) {
+      let sum = 0;
+      const start = output * total + index * positions;
+      for (let position = start; position < start + positions; position++) sum += activate(z[position]!, block.activation);
+      into[(offset + index) * block.outputs + output]! += sum * scale;
+    }
+  }
+}
+
+/**
+ * Pooled features of every image through the block, averaged over the input sizes; `views` 'average' also
+ * averages the plain and mirrored photo (test-time augmentation, as clustering uses them).
+ *
+ * await lastBlockFeatures(block, inputs, 'average') // { data: Float32Array(count * 1280), count, dims: 1280 }
+ */
+export async function lastBlockFeatures(
+  block: LastBlockWeights,
+  inputs: Omit<BlockInputs, 'labels'>,
+  views: 'plain' | 'mirrored' | 'average',
+  kernel?: MatrixKernel,
+): Promise<VectorSet> {
+  const matrices = kernel ?? (await fastestKernel());
+  const { count, channels } = inputs;
+  const out = new Float32Array(count * block.outputs);
+  const chosen = views === 'average' ? (['plain', 'mirrored'] as const) : ([views] as const);
+  const weight = 1 / (inputs.scales.length * chosen.length);
+  for (const scale of inputs.scales) {
+    const chunk = imagesPerChunk(block, scale.positions);
+    for (const view of chosen) {
+      for (let start = 0; start < count; start += chunk) {
+        const images = Array.from({ length: Math.min(chunk, count - start) }, (_, index) => start + index);
+        const { rows } = gatherMaps(() => scale[view], channels, scale.positions, images);
+        const z = await preActivations(block, rows, images.length * scale.positions, matrices);
+        poolInto(out, start, z, block, images.length, scale.positions, weight);
+        await yieldToEventLoop();
+      }
+    }
+  }
+  return { data: out, count, dims: block.outputs };
+}
+
+/**
+ * One batch through the block and back: gathered maps in both layouts (see `gatherMaps`) -> pooled features
+ * (count x outputs) -> `lossOf`, which returns the loss and its gradient with respect to those features ->
+ * the gradients of the block's weight ([outputs, inputs]) and bias.
+ */
+export async function blockGradient(
+  block: LastBlockWeights,
+  rows: Float32Array,
+  columns: Float32Array,
+  count: number,
+  positions: number,
+  kernel: MatrixKernel,
+  lossOf: (features: Float32Array) => { loss: number; accuracy: number; gradient: Float32Array },
+): Promise<{ loss: number; accuracy: number; weightGradient: Float32Array; biasGradient: Float32Array }> {
+  const { outputs, inputs } = block;
+  const total = count * positions;
+  const z = await preActivations(block, rows, total, kernel);
+  const features = new Float32Array(count * outputs);
+  poolInto(features, 0, z, block, count, positions, 1);
+  const { loss, accuracy, gradient } = lossOf(features);
+  // The pooled gradient spread over each image's positions where the activation passes, in place of z.
+  const biasGradient = new Float32Array(outputs);
+  for (let output = 0; output < outputs; output++) {
+    let sum = 0;
+    for (let index = 0; index < count; index++) {
+      const share = gradient[index * outputs + output]! / positions;
+      const start = output * total + index * positions;
+      for (let position = start; position < start + positions; position++) {
+        const value = passes(z[position]!, block.activation) ? share : 0;
+        z[position] = value;
+        sum += value;
+      }
+    }
+    biasGradient[output] = sum;
+  }
+  // dW [outputs, inputs] = dZ [outputs, rows] x maps [rows, inputs]: the rows are contracted.
+  const weightGradient = await kernel.multiplyTransposed(z, outputs, columns, inputs, total);
+  return { loss, accuracy, weightGradient, biasGradient };
+}
+
+/**
+ * Gathers `images` from one array of maps (count x channels x positions) in both layouts; for tests and
+ * callers that batch images themselves.
+ */
+export function gatherBlockInputs(maps: Float32Array, channels: number, positions: number, images: ArrayLike<number>): { rows: Float32Array; columns: Float32Array } {
+  return gatherMaps(() => maps, channels, positions, images);
+}
+
+/** A copy of block weights. */
+function copyBlock(block: LastBlockWeights): LastBlockWeights {
+  return { ...block, weight: Float32Array.from(block.weight), bias: Float32Array.from(block.bias) };
+}
+
+/**
+ * Fine-tunes the last block with episodes drawn from `train`, keeping the epoch (or the pretrained block,
+ * epoch 0) with the best validation cluster accuracy.
+ *
+ * const { best, bestEpoch } = await trainLastBlock(findLastBlock(artifacts), trainInputs, validationInputs, { epochs: 9 })
+ */
+export async function trainLastBlock(
+  pretrained: LastBlockWeights,
+  train: BlockInputs,
+  validation: BlockInputs | null,
+  options: LastBlockTrainOptions = {},
+): Promise<LastBlockTrainResult> {
+  const {
+    way = 30,
+    shot = 5,
+    query = 6,
+    tasksPerEpoch = 300,
+    epochs = 9,
+    alpha = 0.1,
+    loss = 'proto',
+    learningRate = 1e-3,
+    momentum = 0.9,
+    weightDecay = 5e-4,
+    milestones = [3, 6],
+    gamma = 0.1,
+    seed = 0,
+    signal,
+    onProgress,
+    onEpoch,
+  } = options;
+  if (alpha < 0 || alpha > 1) throw new Error(`alpha must be between 0 and 1, not ${alpha}.`);
+  if (train.channels !== pretrained.inputs) throw new Error(`The cached maps have ${train.channels} channels; the block reads ${pretrained.inputs}.`);
+  const started = performance.now();
+  const { tf } = await readyTf();
+  const kernel = options.kernel ?? (await fastestKernel());
+  const matMul = makeMatMul(tf);
+  const random = seededRandom(deriveSeed(seed, 2000));
+  const rowsByClass = groupByClass(train.labels);
+  const block = copyBlock(pretrained);
+  const { outputs, inputs: channels } = block;
+  // The loss sees the block's features centred and scaled by the frozen training features' statistics.
+  const { mean, scale } = featureNormalisation(await lastBlockFeatures(block, train, 'plain', kernel));
+  const velocity = { weight: new Float32Array(block.weight.length), bias: new Float32Array(block.bias.length) };
+  const step = (values: Float32Array, gradient: Float32Array, moment: Float32Array, rate: number) => {
+    for (let index = 0; index < values.length; index++) {
+      // PyTorch's SGD: v = momentum * v + (g + weightDecay * w); w -= rate * v
+      moment[index] = momentum * moment[index]! + gradient[index]! + weightDecay * values[index]!;
+      values[index] = values[index]! - rate * moment[index]!;
+    }
+  };
+  const validationCa = async (weights: LastBlockWeights, epoch: number) =>
+    validation ? scoreClusterAccuracy(await lastBlockFeatures(weights, validation, 'average', kernel), validation.labels, deriveSeed(seed, epoch)) : Number.NaN;
+
+  const initialValidationCa = await validationCa(block, 0);
+  let best = copyBlock(block);
+  let bestCa = initialValidationCa;
+  let bestEpoch = 0;
+  const history: EpochRecord[] = [];
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const epochStarted = performance.now();
+    const rate = learningRate * gamma ** milestones.filter((milestone) => epoch > milestone).length;
+    let lossSum = 0;
+    let accuracySum = 0;
+    for (let task = 0; task < tasksPerEpoch; task++) {
+      throwIfCancelled(signal);
+      const episode = sampleEpisode(rowsByClass, { way, shot, query }, random);
+      const images = [...episode.support, ...episode.query];
+      const count = images.length;
+      const sizes = train.scales[Math.floor(random() * train.scales.length)]!;
+      const { positions } = sizes;
+      // Flip augmentation: each image's plain or mirrored maps.
+      const mirrored = images.map(() => random() < 0.5);
+      const { rows, columns } = gatherMaps((index) => (mirrored[index] ? sizes.mirrored : sizes.plain), channels, positions, images);
+
+      const { loss: value, accuracy, weightGradient, biasGradient } = await blockGradient(block, rows, columns, count, positions, kernel, (features) => {
+        for (let index = 0; index < features.length; index++) features[index] = (features[index]! - mean[index % outputs]!) / scale;
+        const result = episodeLossGradient(tf, matMul, features, outputs, { way: episode.way, shot, query }, alpha, loss);
+        for (let index = 0; index < result.gradient.length; index++) result.gradient[index] = result.gradient[index]! / scale;
+        return result;
+      });
+      if (!Number.isFinite(value)) {
+        throw new Error(`Training diverged at epoch ${epoch} (loss ${value}). Lower the learning rate (now ${learningRate}).`);
+      }
+      step(block.weight, weightGradient, velocity.weight, rate);
+      step(block.bias, biasGradient, velocity.bias, rate);
+      lossSum += value;
+      accuracySum += accuracy;
+      if (task % 5 === 4) {
+        onProgress?.({
+          fraction: (epoch - 1 + (task + 1) / tasksPerEpoch) / epochs,
+          message: `Last block: epoch ${epoch} of ${epochs}, task ${task + 1} of ${tasksPerEpoch}, loss ${(lossSum / (task + 1)).toFixed(4)}`,
+        });
+      }
+      await yieldToEventLoop();
+    }
+    const ca = await validationCa(block, epoch);
+    const record: EpochRecord = {
+      epoch,
+      loss: lossSum / tasksPerEpoch,
+      accuracy: accuracySum / tasksPerEpoch,
+      validationCa: ca,
+      learningRate: rate,
+      seconds: (performance.now() - epochStarted) / 1000,
+    };
+    history.push(record);
+    onEpoch?.(record);
+    // Without validation species the last epoch is kept.
+    if (!validation || ca > bestCa) {
+      best = copyBlock(block);
+      bestCa = ca;
+      bestEpoch = epoch;
+    }
+  }
+  return { best, bestEpoch, initialValidationCa, history, seconds: (performance.now() - started) / 1000 };
+}

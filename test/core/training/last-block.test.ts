@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import type { LastBlockWeights } from '../../../src-main/core/backbones/tfjs-to-onnx';
+import { javascriptKernel } from '../../../src-main/core/clustering/matrix-kernel';
+import { blockGradient, type BlockInputs, gatherBlockInputs, lastBlockFeatures, trainLastBlock } from '../../../src-main/core/training/last-block';
+import { seededRandom } from '../../../src-main/core/util/random';
+
+function randomBlock(inputs: number, outputs: number, seed: number, spread: number): LastBlockWeights {
+  const random = seededRandom(seed);
+  return {
+    inputs,
+    outputs,
+    weight: Float32Array.from({ length: inputs * outputs }, () => (random() - 0.5) * spread),
+    bias: Float32Array.from({ length: outputs }, () => random() * 2),
+    activation: 'relu6',
+  };
+}
+
+/** The block by definition: mean over positions of relu6(W x + b), maps count x channels x positions. */
+function referenceFeatures(block: LastBlockWeights, maps: Float32Array, count: number, positions: number): Float64Array {
+  const out = new Float64Array(count * block.outputs);
+  for (let image = 0; image < count; image++)
+    for (let output = 0; output < block.outputs; output++) {
+      let sum = 0;
+      for (let position = 0; position < positions; position++) {
+        let z = block.bias[output]!;
+        for (let input = 0; input < block.inputs; input++) z += block.weight[output * block.inputs + input]! * maps[(image * block.inputs + input) * positions + position]!;
+        sum += Math.min(6, Math.max(0, z));
+      }
+      out[image * block.outputs + output] = sum / positions;
+    }
+  return out;
+}
+
+describe('last-block training', () => {
+  it('pools like the block by definition, per view and averaged over sizes and views', async () => {
+    const random = seededRandom(5);
+    const block = randomBlock(5, 4, 1, 6);
+    const count = 3;
+    const maps = (positions: number) => Float32Array.from({ length: count * 5 * positions }, () => random() * 2 - 0.5);
+    const scales = [4, 9].map((positions) => ({ positions, plain: maps(positions), mirrored: maps(positions) }));
+    const inputs = { count, channels: 5, scales };
+    const plain = await lastBlockFeatures(block, inputs, 'plain', javascriptKernel());
+    const average = await lastBlockFeatures(block, inputs, 'average', javascriptKernel());
+    const expected = scales.map((scale) => referenceFeatures(block, scale.plain, count, scale.positions));
+    const expectedMirrored = scales.map((scale) => referenceFeatures(block, scale.mirrored, count, scale.positions));
+    for (let index = 0; index < count * 4; index++) {
+      expect(plain.data[index]).toBeCloseTo((expected[0]![index]! + expected[1]![index]!) / 2, 5);
+      expect(average.data[index]).toBeCloseTo((expected[0]![index]! + expected[1]![index]! + expectedMirrored[0]![index]! + expectedMirrored[1]![index]!) / 4, 5);
+    }
+  });
+
+  it('has weight and bias gradients equal to finite differences, through the ReLU6 clip', async () => {
+    const random = seededRandom(9);
+    const block = randomBlock(5, 4, 2, 8);
+    const count = 3;
+    const positions = 4;
+    const maps = Float32Array.from({ length: count * 5 * positions }, () => random() * 2 - 0.5);
+    const coefficients = Float64Array.from({ length: count * 4 }, () => random() * 2 - 1);
+    const lossOf = (features: ArrayLike<number>) => Array.from(features).reduce((sum, value, index) => sum + value * coefficients[index]!, 0);
+    const { rows, columns } = gatherBlockInputs(maps, 5, positions, [0, 1, 2]);
+    const { weightGradient, biasGradient } = await blockGradient(block, rows, columns, count, positions, javascriptKernel(), (features) => ({
+      loss: lossOf(features),
+      accuracy: Number.NaN,
+      gradient: Float32Array.from(coefficients),
+    }));
+    // Some pre-activations must lie below 0 and some above 6, or the clip is not exercised.
+    const z = referenceFeatures({ ...block, activation: 'relu6' }, maps, count, positions);
+    expect(z.some((value) => value > 0 && value < 6)).toBe(true);
+    const epsilon = 1e-3;
+    const numeric = (change: (copy: LastBlockWeights, delta: number) => void) => {
+      const at = (delta: number) => {
+        const copy = { ...block, weight: Float32Array.from(block.weight), bias: Float32Array.from(block.bias) };
+        change(copy, delta);
+        return lossOf(referenceFeatures(copy, maps, count, positions));
+      };
+      return (at(epsilon) - at(-epsilon)) / (2 * epsilon);
+    };
+    let clipped = 0;
+    for (let index = 0; index < block.weight.length; index++) {
+      const expected = numeric((copy, delta) => (copy.weight[index] = copy.weight[index]! + delta));
+      expect(Math.abs(weightGradient[index]! - expected)).toBeLessThan(2e-3 * (1 + Math.abs(expected)));
+      if (expected === 0) clipped++;
+    }
+    for (let index = 0; index < block.bias.length; index++) {
+      const expected = numeric((copy, delta) => (copy.bias[index] = copy.bias[index]! + delta));
+      expect(Math.abs(biasGradient[index]! - expected)).toBeLessThan(2e-3 * (1 + Math.abs(expected)));
+    }
+    expect(clipped).toBeLessThan(block.weight.length);
+  });
+
+  // Synthetic maps: only channels 0-2 carry the species, channels 3-7 carry large noise that the random
+  // pretrained block mixes in. Episodic training must lower the loss and raise validation cluster accuracy.
+  it('learns to separate species that the pretrained block mixes with noise', async () => {
+    const channels = 8;
+    const makeInputs = (classes: number, seed: number): BlockInputs => {
+      const random = seededRandom(seed);
+      const perClass = 11;
+      const count = classes * perClass;
+      const positions = 4;
+      const centers = Array.from({ length: classes }, () => Array.from({ length: 3 }, () => (random() - 0.5) * 4));
+      const make = () => {
+        const maps = new Float32Array(count * channels * positions);
+        for (let image = 0; image < count; image++)
+          for (let channel = 0; channel < channels; channel++)
+            for (let position = 0; position < positions; position++)
+              maps[(image * channels + channel) * positions + position] =
+                channel < 3 ? centers[Math.floor(image / perClass)]![channel]! + (random() - 0.5) * 0.4 : (random() - 0.5) * 8;
+        return maps;
+      };
+      return { count, channels, scales: [{ positions, plain: make(), mirrored: make() }], labels: Int32Array.from({ length: count }, (_, image) => Math.floor(image / perClass)) };
+    };
+    const train = makeInputs(12, 1);
+    const validation = makeInputs(6, 2);
+    const block = { ...randomBlock(channels, 6, 3, 1), activation: 'relu' as const };
+    const pretrained = Array.from(block.weight);
+    const result = await trainLastBlock(block, train, validation, { way: 6, tasksPerEpoch: 40, epochs: 6, milestones: [4], learningRate: 0.05, seed: 4, kernel: javascriptKernel() });
+    expect(result.history).toHaveLength(6);
+    expect(result.history.at(-1)!.loss).toBeLessThan(0.8 * result.history[0]!.loss);
+    expect(result.bestEpoch).toBeGreaterThan(0);
+    expect(result.history[result.bestEpoch - 1]!.validationCa).toBeGreaterThan(result.initialValidationCa + 0.1);
+    // The pretrained block is not changed in place.
+    expect(Array.from(block.weight)).toEqual(pretrained);
+    expect(Array.from(result.best.weight)).not.toEqual(pretrained);
+  });
+});
