@@ -68,6 +68,8 @@ Commands:
   benchmark paper --dataset <dir> --splits <dir> --model <path> [--runs 5] [--labeled-per-species <n>]
                   [--alphas 0,0.1,0.3,0.5] [--epochs 9] [--tasks 300] [--seed <n>] [--cache <dir>] [--json]
                   [--scales 224,288,320] (input sizes in px whose features are averaged; default 224,288,320)
+                  [--trainable head,last-blocks] (what is fine-tuned; validation chooses; default both)
+                  [--block-tasks 100] (tasks per epoch of last-block training)
 
 --model takes an .onnx file or a TF.js model folder (model.json). Progress goes to stderr, results to stdout.`;
 
@@ -91,6 +93,7 @@ const OPTIONS = {
   epochs: { type: 'string' },
   tasks: { type: 'string' },
   cache: { type: 'string' },
+  'block-tasks': { type: 'string' },
   way: { type: 'string' },
   shot: { type: 'string' },
   query: { type: 'string' },
@@ -606,6 +609,10 @@ export async function main(argv: string[]): Promise<number> {
           if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alphas must be numbers between 0 and 1, not "${text}".`);
           return alpha;
         });
+        const trainables = (values.trainable ?? 'head,last-blocks').split(',').map((text) => {
+          if (text !== 'head' && text !== 'last-blocks') throw new UsageError(`benchmark paper --trainable takes head, last-blocks or both ("head,last-blocks"), not "${text}".`);
+          return text;
+        });
         const cacheFolder =
           values.cache ??
           path.join(os.tmpdir(), `specimen-sorter-benchmark-${createHash('sha256').update(`${path.resolve(dataset)}|${path.resolve(model)}`).digest('hex').slice(0, 12)}`);
@@ -625,6 +632,8 @@ export async function main(argv: string[]): Promise<number> {
             epochs: integer(values.epochs, 'epochs', 9, 1),
             tasksPerEpoch: integer(values.tasks, 'tasks', 300, 1),
           },
+          trainables,
+          lastBlockTasks: integer(values['block-tasks'], 'block-tasks', 100, 1),
           onProgress: stderrProgress('benchmark'),
           log,
         });

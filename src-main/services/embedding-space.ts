@@ -6,6 +6,7 @@
 import type { Backbone } from '../core/backbones/backbone';
 import type { LastBlockWeights } from '../core/backbones/tfjs-to-onnx';
 import { applyAdapter, decodeAdapter } from '../core/training/adapter';
+import type { BlockInputs } from '../core/training/last-block';
 import type { LongWorkOptions } from '../core/util/progress';
 import { type EmbedSummary, embedMissing, embeddingModelId } from './embed-service';
 import type { Project } from './project';
@@ -196,4 +197,27 @@ export async function prepareEmbeddings(project: Project, options: LongWorkOptio
     project.store.putEmbeddings(modelId, output.dims, items);
   }
   return { modelId, embedded };
+}
+
+/**
+ * The cached input maps of a backbone's last block (embedded by `lastBlock: 'input'` backbones, one per input
+ * size, plain and mirrored) for the given images, in their order, as last-block training reads them.
+ * Throws when an image lacks a map: embed them first (`embedScales` with `withMirror`).
+ */
+export function blockInputsFor(store: ProjectStore, backbones: readonly Backbone[], channels: number, imageIds: readonly number[]): Omit<BlockInputs, 'labels'> {
+  const scales = backbones.map((backbone) => {
+    const gather = (variant?: 'flip') => {
+      const set = store.embeddingsForImages(embeddingModelId(backbone.id, variant));
+      const rowOf = new Map(set.imageIds.map((id, row) => [id, row]));
+      const rows = imageIds.map((id) => {
+        const row = rowOf.get(id);
+        if (row === undefined) throw new Error(`Image ${id} has no cached block input at ${backbone.preprocessing.size} px${variant ? ' (mirrored)' : ''}; embed it first.`);
+        return row;
+      });
+      return gatherRows(set.data, set.dims, rows);
+    };
+    if (backbone.dims % channels !== 0) throw new Error(`${backbone.id} gives ${backbone.dims} values, not a whole number of ${channels}-channel positions.`);
+    return { positions: backbone.dims / channels, plain: gather(), mirrored: gather('flip') };
+  });
+  return { count: imageIds.length, channels, scales };
 }

@@ -16,11 +16,15 @@ import { spectralClustering } from '../core/clustering/spectral';
 import { scanImageFolder } from '../core/images/scan';
 import { type ClusteringScores, scoreClustering } from '../core/metrics/clustering-metrics';
 import { type AdapterWeights, applyAdapter } from '../core/training/adapter';
+import { findLastBlock } from '../core/backbones/tfjs-to-onnx';
+import { readTfjsArtifacts } from '../core/backbones/tfjs-artifacts';
+import { resolveModelPath } from '../core/backbones/load-backbone';
+import { lastBlockFeatures, trainLastBlock } from '../core/training/last-block';
 import { type LabeledFeatures, type TrainOptions, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
 import { fitWithinClassWhitening, mapLabeledFeatures, withLabeledSpecies } from '../core/training/whitening';
 import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
-import { embedScales, multiScaleId, scaleAveragedViews, scaleBackbones } from './embedding-space';
+import { blockInputsFor, embedScales, multiScaleId, scaleAveragedViews, scaleBackbones } from './embedding-space';
 import { importFolder } from './import-service';
 import { Project } from './project';
 import { gatherRows } from '../core/util/rows';
@@ -52,6 +56,10 @@ export interface PaperBenchmarkResult {
   /** Which features the validation species preferred (mean K-means CA); seeded clustering uses them. */
   final: { features: FinalFeatures; validationCa: Record<FinalFeatures, number> };
   episodic: { alpha: number; kmeans: ScoreSummary; spectral: ScoreSummary; validationCa: Record<string, number>; bestEpoch: number };
+  /** Which fine-tuning the validation species chose (best final validation CA); `seeded` uses it. `episodic` is always the head's. */
+  trainable: BenchmarkTrainable;
+  /** Null unless 'last-blocks' was among the trainables. */
+  last_blocks: LastBlockSummary | null;
   seeded: SeededSummary | null;
   train_seconds: number;
   /** Time to embed what the cache lacked, plain and mirrored views, at every input size (0 when all cached). */
@@ -61,6 +69,27 @@ export interface PaperBenchmarkResult {
 
 /** The two fitted feature maps: within-class whitening alone, or whitening then the episodic adapter. */
 export type FinalFeatures = 'whitening' | 'episodic';
+
+/** What the benchmark can fine-tune (see `PaperBenchmarkOptions.trainables`). */
+export type BenchmarkTrainable = 'head' | 'last-blocks';
+
+/** Last-block fine-tuning and the whitening and adapter fitted over its features. */
+export interface LastBlockSummary {
+  /** Validation K-means CA of the raw block features: pretrained, then the best epoch's. */
+  block_validation_ca: { pretrained: number; trained: number };
+  block_epoch: number;
+  tasks_per_epoch: number;
+  /** Embedding the block inputs (what the cache lacked) and training the block. */
+  embed_seconds: number;
+  train_seconds: number;
+  /** Whitening then the adapter (at the head's alpha) over the fine-tuned block's features, on the test species. */
+  kmeans: ScoreSummary;
+  spectral: ScoreSummary;
+  /** Mean validation K-means CA of whitening alone and with the adapter over the block's features. */
+  validationCa: Record<FinalFeatures, number>;
+  /** The head's best of the same measure, which the block's must beat to be chosen. */
+  head_validation_ca: number;
+}
 
 /** Benchmark settings. */
 export interface PaperBenchmarkOptions {
@@ -80,6 +109,13 @@ export interface PaperBenchmarkOptions {
   /** Project folder that caches imports and embeddings between runs. */
   cacheFolder: string;
   training?: TrainOptions;
+  /**
+   * What is fine-tuned; validation species choose among them. 'head': the adapter over frozen features;
+   * 'last-blocks': also the backbone's last block (last-block.ts), trained first at the head's alpha. Default ['head'].
+   */
+  trainables?: BenchmarkTrainable[];
+  /** Tasks per epoch of last-block training (each costs about 30 times an adapter task). Default 100. */
+  lastBlockTasks?: number;
   onProgress?: (progress: Progress) => void;
   log?: (line: string) => void;
 }
@@ -231,6 +267,98 @@ function average(first: Float32Array, second: Float32Array): Float32Array {
   return first.map((value, index) => (value + second[index]!) / 2);
 }
 
+/** Whitening and the episodic adapter fitted over one set of features, scored on validation and test species. */
+interface FeatureSpace {
+  train: LabeledFeatures;
+  validationInput: LabeledFeatures;
+  testInput: VectorSet;
+  whitening: AdapterWeights;
+  whitenedTest: VectorSet;
+  whitened: { kmeans: ScoreSummary; spectral: ScoreSummary };
+  chosen: { alpha: number; weights: AdapterWeights; ca: number; epoch: number };
+  validationCaByAlpha: Record<string, number>;
+  /** Test species through whitening and the chosen adapter, and their clustering scores. */
+  adapted: VectorSet;
+  episodic: { kmeans: ScoreSummary; spectral: ScoreSummary };
+  finalCa: Record<FinalFeatures, number>;
+  final: FinalFeatures;
+  finalWeights: AdapterWeights;
+}
+
+/**
+ * Within-class whitening fitted on the training species (closed form, see whitening.ts), then episodic
+ * training (Eq. 3) of a residual linear adapter over the whitened features: it starts from the whitening
+ * alone and weight decay pulls it back there. Alpha and epoch are chosen on validation, then whitening alone
+ * or with the adapter by the same validation CA measure (mean over 3 K-means seeds).
+ */
+async function fitFeatureSpace(
+  train: LabeledFeatures,
+  validationInput: LabeledFeatures,
+  testInput: VectorSet,
+  testLabels: Int32Array,
+  alphas: readonly number[],
+  options: PaperBenchmarkOptions,
+  context: { seed: number; runs: number; log: (line: string) => void; report: (fraction: number, message: string) => void },
+): Promise<FeatureSpace> {
+  const { seed, runs, log, report } = context;
+  const whiteningStarted = performance.now();
+  const whitening = await fitWithinClassWhitening(train, { dims: 256, shrinkage: 0.1 });
+  log(`Within-class whitening fitted in ${((performance.now() - whiteningStarted) / 1000).toFixed(1)} s (${whitening.inputDims} -> ${whitening.outputDims})`);
+  const whitenedTest = await applyAdapter(whitening, testInput);
+  report(0, 'Clustering whitened features');
+  const whitened = await clusterRuns(whitenedTest, testLabels, runs, seed);
+  log(`Whitened: K-means ARI ${whitened.kmeans.ari.toFixed(3)}, spectral ARI ${whitened.spectral.ari.toFixed(3)}`);
+
+  const whitenedTrain = await mapLabeledFeatures(whitening, train);
+  const whitenedValidation = await mapLabeledFeatures(whitening, validationInput);
+  const validationCaByAlpha: Record<string, number> = {};
+  let chosen: FeatureSpace['chosen'] | null = null;
+  for (const [index, alpha] of alphas.entries()) {
+    const result = await trainAdapter(whitenedTrain, whitenedValidation, {
+      hiddenDims: 0,
+      residual: true,
+      normaliseOutput: true,
+      learningRate: 1e-3,
+      ...options.training,
+      alpha,
+      seed,
+      onProgress: (progress) => report(0.1 + 0.8 * ((index + progress.fraction) / alphas.length), `alpha ${alpha}: ${progress.message}`),
+    });
+    const ca = Math.max(...result.history.map((record) => record.validationCa));
+    validationCaByAlpha[String(alpha)] = ca;
+    log(`alpha ${alpha}: best validation CA ${ca.toFixed(4)} at epoch ${result.bestEpoch} (${result.seconds.toFixed(1)} s)`);
+    if (!chosen || ca > chosen.ca) chosen = { alpha, weights: { ...result.best, before: whitening }, ca, epoch: result.bestEpoch };
+  }
+
+  report(0.9, `Clustering test species with alpha ${chosen!.alpha}`);
+  const adapted = await applyAdapter(chosen!.weights, testInput);
+  const episodic = await clusterRuns(adapted, testLabels, runs, seed);
+  log(`Episodic (alpha ${chosen!.alpha}): K-means ARI ${episodic.kmeans.ari.toFixed(3)}, spectral ARI ${episodic.spectral.ari.toFixed(3)}`);
+  const validationScore = async (weights: AdapterWeights) => {
+    let sum = 0;
+    for (let trial = 0; trial < 3; trial++) sum += await validationClusterAccuracy(weights, validationInput, deriveSeed(seed, 500 + trial));
+    return sum / 3;
+  };
+  const finalCa = { whitening: await validationScore(whitening), episodic: await validationScore(chosen!.weights) };
+  const final: FinalFeatures = finalCa.episodic > finalCa.whitening ? 'episodic' : 'whitening';
+  log(`Validation CA, whitening ${finalCa.whitening.toFixed(4)} vs episodic ${finalCa.episodic.toFixed(4)}: using ${final}`);
+  return {
+    train,
+    validationInput,
+    testInput,
+    whitening,
+    whitenedTest,
+    whitened,
+    chosen: chosen!,
+    validationCaByAlpha,
+    adapted,
+    episodic,
+    finalCa,
+    final,
+    finalWeights: final === 'episodic' ? chosen!.weights : whitening,
+  };
+}
+
 /** Runs the whole protocol. Never looks at test species until the model and alpha are fixed. */
 export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise<PaperBenchmarkResult> {
   const { dataset, splits, model, runs = 5, labeledPerSpecies = 0, alphas = [0, 0.1, 0.3, 0.5], seed = 0, log = () => {} } = options;
@@ -274,12 +402,13 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
     );
     const rowsInScanOrder = views.imageIds.map((id, row) => [row, id] as const).sort(([, first], [, second]) => positionOf.get(first)! - positionOf.get(second)!);
     const dims = views.dims;
-    const subset = (species: Set<string>): LabeledFeatures & { names: string[] } => {
+    const subset = (species: Set<string>): LabeledFeatures & { names: string[]; imageIds: number[] } => {
       const rows = rowsInScanOrder.filter(([, id]) => species.has(speciesOf.get(id) ?? ''));
       const names = [...new Set(rows.map(([, id]) => speciesOf.get(id)!))].sort();
       const data = gatherRows(views.plain, dims, rows.map(([row]) => row));
       const mirrored = gatherRows(views.mirrored, dims, rows.map(([row]) => row));
-      return { data, count: rows.length, dims, labels: Int32Array.from(rows.map(([, id]) => names.indexOf(speciesOf.get(id)!))), views: [mirrored], names };
+      const labels = Int32Array.from(rows.map(([, id]) => names.indexOf(speciesOf.get(id)!)));
+      return { data, count: rows.length, dims, labels, views: [mirrored], names, imageIds: rows.map(([, id]) => id) };
     };
     const train = subset(trainSpecies);
     const validation = subset(validationSpecies);
@@ -294,74 +423,88 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
     const frozen = await clusterRuns(testInput, test.labels, runs, seed);
     log(`Frozen: K-means ARI ${frozen.kmeans.ari.toFixed(3)}, spectral ARI ${frozen.spectral.ari.toFixed(3)}`);
 
-    // Closed-form step, fitted on the training species only: within-class whitening (see whitening.ts).
     const trainStarted = performance.now();
-    const whitening = await fitWithinClassWhitening(train, { dims: 256, shrinkage: 0.1 });
-    const whiteningSeconds = (performance.now() - trainStarted) / 1000;
-    log(`Within-class whitening fitted in ${whiteningSeconds.toFixed(1)} s (${whitening.inputDims} -> ${whitening.outputDims})`);
-    const whitenedTest = await applyAdapter(whitening, testInput);
-    report({ fraction: 0.2, message: 'Clustering whitened features' });
-    const whitened = await clusterRuns(whitenedTest, test.labels, runs, seed);
-    log(`Whitened: K-means ARI ${whitened.kmeans.ari.toFixed(3)}, spectral ARI ${whitened.spectral.ari.toFixed(3)}`);
-
-    // Episodic training (Eq. 3) of a residual linear adapter over the whitened features: it starts from
-    // the whitening alone and weight decay pulls it back there. Alpha and epoch are chosen on validation.
-    const whitenedTrain = await mapLabeledFeatures(whitening, train);
-    const whitenedValidation = await mapLabeledFeatures(whitening, validationInput);
-    const validationCa: Record<string, number> = {};
-    let chosen: { alpha: number; weights: AdapterWeights; ca: number; epoch: number } | null = null;
-    for (const [index, alpha] of alphas.entries()) {
-      const result = await trainAdapter(whitenedTrain, whitenedValidation, {
-        hiddenDims: 0,
-        residual: true,
-        normaliseOutput: true,
-        learningRate: 1e-3,
-        ...options.training,
-        alpha,
-        seed,
-        onProgress: (progress) =>
-          report({ fraction: 0.25 + 0.55 * ((index + progress.fraction) / alphas.length), message: `alpha ${alpha}: ${progress.message}` }),
-      });
-      const ca = Math.max(...result.history.map((record) => record.validationCa));
-      validationCa[String(alpha)] = ca;
-      log(`alpha ${alpha}: best validation CA ${ca.toFixed(4)} at epoch ${result.bestEpoch} (${result.seconds.toFixed(1)} s)`);
-      if (!chosen || ca > chosen.ca) chosen = { alpha, weights: { ...result.best, before: whitening }, ca, epoch: result.bestEpoch };
-    }
+    const head = await fitFeatureSpace(train, validationInput, testInput, test.labels, alphas, options, { seed, runs, log, report: (fraction, message) => report({ fraction: 0.2 + 0.5 * fraction, message }) });
     const trainSeconds = (performance.now() - trainStarted) / 1000;
+    const { whitened } = head;
 
-    report({ fraction: 0.85, message: `Clustering test species with alpha ${chosen!.alpha}` });
-    const adapted = await applyAdapter(chosen!.weights, testInput);
-    const episodic = await clusterRuns(adapted, test.labels, runs, seed);
-    log(`Episodic (alpha ${chosen!.alpha}): K-means ARI ${episodic.kmeans.ari.toFixed(3)}, spectral ARI ${episodic.spectral.ari.toFixed(3)}`);
-
-    // Whitening alone or with the episodic adapter: the same validation CA measure (mean over 3 K-means seeds) decides.
-    const validationScore = async (weights: AdapterWeights) => {
-      let sum = 0;
-      for (let trial = 0; trial < 3; trial++) sum += await validationClusterAccuracy(weights, validationInput, deriveSeed(seed, 500 + trial));
-      return sum / 3;
-    };
-    const finalCa = { whitening: await validationScore(whitening), episodic: await validationScore(chosen!.weights) };
-    const final: FinalFeatures = finalCa.episodic > finalCa.whitening ? 'episodic' : 'whitening';
-    const finalWeights = final === 'episodic' ? chosen!.weights : whitening;
-    log(`Validation CA, whitening ${finalCa.whitening.toFixed(4)} vs episodic ${finalCa.episodic.toFixed(4)}: using ${final}`);
+    // The backbone's last block, fine-tuned on cached block inputs at the head's alpha, then whitening and
+    // the adapter over its features; the validation species decide between the two.
+    let space = head;
+    let trainable: BenchmarkTrainable = 'head';
+    let lastBlocks: LastBlockSummary | null = null;
+    if ((options.trainables ?? ['head']).includes('last-blocks')) {
+      const alpha = head.chosen.alpha;
+      const embedStarted = performance.now();
+      const blockBackbones = await scaleBackbones(project, scales, model, 'input');
+      await embedScales(project.store, blockBackbones, { withMirror: true, onProgress: (progress) => report({ fraction: 0.7, message: `Last-block inputs: ${progress.message}` }) });
+      const blockEmbedSeconds = (performance.now() - embedStarted) / 1000;
+      const pretrained = findLastBlock(await readTfjsArtifacts((await resolveModelPath(model)).file));
+      const inputsOf = (part: typeof train) => ({ ...blockInputsFor(project.store, blockBackbones, pretrained.inputs, part.imageIds), labels: part.labels });
+      const [trainMaps, validationMaps, testMaps] = [inputsOf(train), inputsOf(validation), inputsOf(test)];
+      const tasksPerEpoch = options.lastBlockTasks ?? 100;
+      const blockStarted = performance.now();
+      const trained = await trainLastBlock(pretrained, trainMaps, validationMaps, {
+        way: options.training?.way,
+        shot: options.training?.shot,
+        query: options.training?.query,
+        epochs: options.training?.epochs,
+        alpha,
+        tasksPerEpoch,
+        seed,
+        onProgress: (progress) => report({ fraction: 0.7 + 0.1 * progress.fraction, message: progress.message }),
+      });
+      const blockSeconds = (performance.now() - blockStarted) / 1000;
+      log(`Last block: validation CA ${trained.initialValidationCa.toFixed(4)} pretrained, best epoch ${trained.bestEpoch}, trained in ${blockSeconds.toFixed(1)} s`);
+      const mirroredTrain = await lastBlockFeatures(trained.best, trainMaps, 'mirrored');
+      const blockTrain: LabeledFeatures = { ...(await lastBlockFeatures(trained.best, trainMaps, 'plain')), labels: train.labels, views: [mirroredTrain.data] };
+      const blockValidation: LabeledFeatures = { ...(await lastBlockFeatures(trained.best, validationMaps, 'average')), labels: validation.labels, views: [] };
+      const blockTest = await lastBlockFeatures(trained.best, testMaps, 'average');
+      const blockSpace = await fitFeatureSpace(blockTrain, blockValidation, blockTest, test.labels, [alpha], options, {
+        seed,
+        runs,
+        log: (line) => log(`Last block: ${line}`),
+        report: (fraction, message) => report({ fraction: 0.8 + 0.05 * fraction, message: `Last block: ${message}` }),
+      });
+      lastBlocks = {
+        block_validation_ca: { pretrained: trained.initialValidationCa, trained: Math.max(trained.initialValidationCa, ...trained.history.map((record) => record.validationCa)) },
+        block_epoch: trained.bestEpoch,
+        tasks_per_epoch: tasksPerEpoch,
+        embed_seconds: blockEmbedSeconds,
+        train_seconds: blockSeconds,
+        kmeans: blockSpace.episodic.kmeans,
+        spectral: blockSpace.episodic.spectral,
+        validationCa: blockSpace.finalCa,
+        head_validation_ca: head.finalCa[head.final],
+      };
+      if (blockSpace.finalCa[blockSpace.final] > head.finalCa[head.final]) {
+        space = blockSpace;
+        trainable = 'last-blocks';
+      }
+      log(`Validation CA, head ${head.finalCa[head.final].toFixed(4)} vs last block ${blockSpace.finalCa[blockSpace.final].toFixed(4)}: using ${trainable}`);
+    }
+    const { final, finalWeights, adapted } = space;
+    const spaceTrain = space.train;
+    const spaceValidation = space.validationInput;
+    const spaceTest = space.testInput;
 
     let seeded: PaperBenchmarkResult['seeded'] = null;
     if (labeledPerSpecies > 0) {
       // The seeded method, its settings and its features are chosen on the validation species, with the
       // same number of labels each; only the chosen one (and the best without the balance assumption) sees test.
       report({ fraction: 0.9, message: 'Choosing the seeded method on validation species' });
-      const adaptedValidation = await applyAdapter(finalWeights, validationInput);
-      const adaptedTest = final === 'episodic' ? adapted : whitenedTest;
+      const adaptedValidation = await applyAdapter(finalWeights, spaceValidation);
+      const adaptedTest = final === 'episodic' ? adapted : space.whitenedTest;
       // The whitening refitted on the training species plus one run's labeled images (cached per run).
       const refitted = (input: VectorSet) => {
         const byRun = new Map<number, VectorSet>();
         return async (seeds: Int32Array, run: number) => {
-          if (!byRun.has(run)) byRun.set(run, await applyAdapter(await fitWithinClassWhitening(withLabeledSpecies(train, input, seeds), { dims: 256, shrinkage: 0.1 }), input));
+          if (!byRun.has(run)) byRun.set(run, await applyAdapter(await fitWithinClassWhitening(withLabeledSpecies(spaceTrain, input, seeds), { dims: 256, shrinkage: 0.1 }), input));
           return byRun.get(run)!;
         };
       };
       const fixed = (vectors: VectorSet) => async () => vectors;
-      const validationRefit = refitted(validationInput);
+      const validationRefit = refitted(spaceValidation);
       const validationAri: Record<string, number> = {};
       for (const candidate of SEEDED_CANDIDATES) {
         const result = await seededRuns(candidate.refit ? validationRefit : fixed(adaptedValidation), validation.labels, labeledPerSpecies, runs, seed, candidate);
@@ -373,7 +516,7 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
       const chosenSeeded = best(SEEDED_CANDIDATES);
       const unbalanced = best(SEEDED_CANDIDATES.filter((candidate) => candidate.method !== 'balanced-soft-seeded-kmeans'));
       log(`Seeded: using ${candidateName(chosenSeeded)}; best without assuming equally common species: ${candidateName(unbalanced)}`);
-      const testRefit = refitted(testInput);
+      const testRefit = refitted(spaceTest);
       const onTest = (candidate: SeededCandidate) =>
         seededRuns(candidate.refit ? testRefit : fixed(adaptedTest), test.labels, labeledPerSpecies, runs, seed, candidate);
       const featuresOf = (candidate: SeededCandidate): SeededFeatures => (candidate.refit ? 'whitening-refit' : final);
@@ -409,8 +552,10 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
       runs,
       frozen,
       whitened,
-      final: { features: final, validationCa: finalCa },
-      episodic: { alpha: chosen!.alpha, ...episodic, validationCa, bestEpoch: chosen!.epoch },
+      final: { features: final, validationCa: space.finalCa },
+      episodic: { alpha: head.chosen.alpha, ...head.episodic, validationCa: head.validationCaByAlpha, bestEpoch: head.chosen.epoch },
+      trainable,
+      last_blocks: lastBlocks,
       seeded,
       train_seconds: trainSeconds,
       embed_seconds: embedSeconds,
@@ -429,6 +574,18 @@ export function paperBenchmarkJson(result: PaperBenchmarkResult): string {
     whitened: { kmeans: pick(result.whitened.kmeans), spectral: pick(result.whitened.spectral) },
     final: result.final.features,
     episodic: { alpha: result.episodic.alpha, kmeans: pick(result.episodic.kmeans), spectral: pick(result.episodic.spectral) },
+    trainable: result.trainable,
+    last_blocks: result.last_blocks && {
+      kmeans: pick(result.last_blocks.kmeans),
+      spectral: pick(result.last_blocks.spectral),
+      block_validation_ca: result.last_blocks.block_validation_ca,
+      block_epoch: result.last_blocks.block_epoch,
+      tasks_per_epoch: result.last_blocks.tasks_per_epoch,
+      validation_ca: result.last_blocks.validationCa,
+      head_validation_ca: result.last_blocks.head_validation_ca,
+      train_seconds: result.last_blocks.train_seconds,
+      embed_seconds: result.last_blocks.embed_seconds,
+    },
     seeded: result.seeded
       ? {
           labeled_per_species: result.seeded.labeled_per_species,
@@ -450,14 +607,18 @@ export function paperBenchmarkJson(result: PaperBenchmarkResult): string {
 export function paperBenchmarkTable(result: PaperBenchmarkResult): string {
   const cell = (value: number, sd?: number) => (sd === undefined ? value.toFixed(3) : `${value.toFixed(3)} (${sd.toFixed(3)})`);
   const frozenName = `frozen (${result.scales.join(' + ')} px, mirror-averaged)`;
-  const rows = [
+  const rows: (readonly [string, string, ScoreSummary])[] = [
     [frozenName, 'K-means', result.frozen.kmeans],
     [frozenName, 'spectral', result.frozen.spectral],
     ['frozen + within-class whitening', 'K-means', result.whitened.kmeans],
     ['frozen + within-class whitening', 'spectral', result.whitened.spectral],
     [`whitening + episodic, alpha ${result.episodic.alpha}`, 'K-means', result.episodic.kmeans],
     [`whitening + episodic, alpha ${result.episodic.alpha}`, 'spectral', result.episodic.spectral],
-  ] as const;
+  ];
+  if (result.last_blocks) {
+    const name = `last block + whitening + episodic, alpha ${result.episodic.alpha}`;
+    rows.push([name, 'K-means', result.last_blocks.kmeans], [name, 'spectral', result.last_blocks.spectral]);
+  }
   const lines = [
     `${result.dataset}: ${result.species.test} test species, ${result.images.test} images; model ${result.model}, features ${result.features}; mean (SD) over ${result.runs} runs`,
     '| features | clustering | CA | NMI | AMI | ARI |',
@@ -478,6 +639,12 @@ export function paperBenchmarkTable(result: PaperBenchmarkResult): string {
     }
   }
   lines.push(`Chosen on validation (mean K-means CA): ${result.final.features} ${JSON.stringify(result.final.validationCa)}`);
+  if (result.last_blocks) {
+    const block = result.last_blocks;
+    lines.push(
+      `Fine-tuning chosen on validation: ${result.trainable}. Last block: raw-feature validation CA ${block.block_validation_ca.pretrained.toFixed(3)} pretrained, ${block.block_validation_ca.trained.toFixed(3)} at epoch ${block.block_epoch}; ${block.tasks_per_epoch} tasks an epoch in ${block.train_seconds.toFixed(1)} s (block inputs embedded in ${block.embed_seconds.toFixed(1)} s); with whitening and adapter ${JSON.stringify(block.validationCa)}`,
+    );
+  }
   lines.push(`Embedding (${result.scales.join(', ')} px, plain and mirrored, what the cache lacked): ${result.embed_seconds.toFixed(1)} s`);
   if (result.seeded) lines.push(`Seeded, validation ARI: ${Object.entries(result.seeded.validation).map(([name, ari]) => `${name} ${ari.toFixed(3)}`).join('; ')}`);
   lines.push(`Training (whitening and all alphas ${Object.keys(result.episodic.validationCa).join(', ')}): ${result.train_seconds.toFixed(1)} s; validation CA ${JSON.stringify(result.episodic.validationCa)}`);

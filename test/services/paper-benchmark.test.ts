@@ -12,7 +12,7 @@ import {
   type ScoreSummary,
 } from '../../src-main/services/paper-benchmark';
 import { Project } from '../../src-main/services/project';
-import { ONNX_MODEL, temporaryFolder, writeSpeciesFolders } from '../helpers/fixtures';
+import { ONNX_MODEL, TFJS_MODEL, temporaryFolder, writeSpeciesFolders } from '../helpers/fixtures';
 
 const score = (ari: number): ScoreSummary => ({ ca: 0.5, nmi: 0.6, ami: 0.55, ari, ari_sd: 0.01, ca_sd: 0.02 });
 
@@ -28,6 +28,8 @@ const result: PaperBenchmarkResult = {
   whitened: { kmeans: score(0.3), spectral: score(0.4) },
   final: { features: 'whitening', validationCa: { whitening: 0.73, episodic: 0.72 } },
   episodic: { alpha: 0.1, kmeans: score(0.5), spectral: score(0.6), validationCa: { '0': 0.7, '0.1': 0.71 }, bestEpoch: 6 },
+  trainable: 'head',
+  last_blocks: null,
   seeded: {
     labeled_per_species: 5,
     method: 'balanced-soft-seeded-kmeans',
@@ -51,7 +53,9 @@ describe('paper benchmark output', () => {
 
   it('keeps the JSON keys and adds the input sizes and embedding time', () => {
     const json = JSON.parse(paperBenchmarkJson(result)) as Record<string, unknown>;
-    expect(Object.keys(json)).toEqual(['frozen', 'whitened', 'final', 'episodic', 'seeded', 'train_seconds', 'scales', 'embed_seconds']);
+    expect(Object.keys(json)).toEqual(['frozen', 'whitened', 'final', 'episodic', 'trainable', 'last_blocks', 'seeded', 'train_seconds', 'scales', 'embed_seconds']);
+    expect(json.trainable).toBe('head');
+    expect(json.last_blocks).toBeNull();
     expect(json.episodic).toEqual({ alpha: 0.1, kmeans: { ca: 0.5, nmi: 0.6, ami: 0.55, ari: 0.5, ari_sd: 0.01 }, spectral: { ca: 0.5, nmi: 0.6, ami: 0.55, ari: 0.6, ari_sd: 0.01 } });
     expect(json.seeded).toEqual({
       labeled_per_species: 5,
@@ -108,6 +112,44 @@ describe('runPaperBenchmark', () => {
       const figures = (result: PaperBenchmarkResult) => ({ ...result, train_seconds: 0, embed_seconds: 0, seconds: 0 });
       expect(fresh.images).toEqual({ train: 48, validation: 24, test: 24 });
       expect(figures(reordered)).toEqual(figures(fresh));
+    } finally {
+      temporary.cleanup();
+    }
+  });
+
+  it('fine-tunes the last block too when asked, and lets validation choose', async () => {
+    const temporary = temporaryFolder();
+    try {
+      const dataset = path.join(temporary.folder, 'photos');
+      await writeSpeciesFolders(dataset, 8, 12);
+      const splits = path.join(temporary.folder, 'splits');
+      mkdirSync(splits);
+      const species = (first: number, end: number) => Array.from({ length: end - first }, (_, index) => `species ${first + index}`);
+      for (const [part, names] of [['train', species(0, 4)], ['val', species(4, 6)], ['test', species(6, 8)]] as const) {
+        writeFileSync(path.join(splits, `tiny_${part}.json`), JSON.stringify({ class_names: names }));
+      }
+      const result = await runPaperBenchmark({
+        dataset,
+        splits,
+        model: TFJS_MODEL,
+        runs: 1,
+        alphas: [0.1],
+        seed: 2,
+        scales: [64, 96],
+        training: { epochs: 2, tasksPerEpoch: 5, way: 4 },
+        trainables: ['head', 'last-blocks'],
+        lastBlockTasks: 4,
+        cacheFolder: path.join(temporary.folder, 'cache'),
+      });
+      const block = result.last_blocks!;
+      expect(block).not.toBeNull();
+      expect(block.tasks_per_epoch).toBe(4);
+      expect(block.block_validation_ca.trained).toBeGreaterThanOrEqual(block.block_validation_ca.pretrained);
+      expect(block.kmeans.ari).toBeGreaterThan(-1);
+      expect(result.trainable).toBe(Math.max(...Object.values(block.validationCa)) > block.head_validation_ca ? 'last-blocks' : 'head');
+      if (result.trainable === 'last-blocks') expect(result.final.validationCa).toEqual(block.validationCa);
+      expect(paperBenchmarkTable(result)).toContain('| last block + whitening + episodic, alpha 0.1 | K-means |');
+      expect(JSON.parse(paperBenchmarkJson(result)).last_blocks.tasks_per_epoch).toBe(4);
     } finally {
       temporary.cleanup();
     }

@@ -120,29 +120,32 @@ export function javascriptKernel(): MatrixKernel {
   };
 }
 
-const ONNX_FLOAT = 1;
+/** ONNX element types (TensorProto.DataType) used by the small graphs built here and in training. */
+export const ONNX_FLOAT = 1;
 const ONNX_UINT8 = 2;
 const ONNX_INT8 = 3;
 const ONNX_INT32 = 6;
-const ONNX_INT64 = 7;
+export const ONNX_INT64 = 7;
+export const ONNX_BOOL = 9;
 const ATTRIBUTE_INT = 2;
+const ATTRIBUTE_INTS = 7;
 
-/** One node of a small ONNX graph; attributes are all integers. */
-interface GraphNode {
+/** One node of a small ONNX graph; attributes are integers or lists of integers. */
+export interface GraphNode {
   op: string;
   inputs: string[];
   outputs: string[];
-  attributes?: Record<string, number>;
+  attributes?: Record<string, number | number[]>;
 }
 
 /** A graph input or output: name, ONNX element type and symbolic dimensions. */
-type GraphValue = [name: string, type: number, dims: string[]];
+export type GraphValue = [name: string, type: number, dims: string[]];
 
 /**
  * Serialises a single-graph ONNX model (opset 13). Field numbers as in onnx-graph.ts (NodeProto: input 1,
  * output 2, name 3, op_type 4, attribute 5; GraphProto: node 1, name 2, input 11, output 12).
  */
-function buildGraphModel(name: string, nodes: GraphNode[], inputs: GraphValue[], outputs: GraphValue[]): Uint8Array {
+export function buildGraphModel(name: string, nodes: GraphNode[], inputs: GraphValue[], outputs: GraphValue[]): Uint8Array {
   const model = new MessageWriter();
   model.varint(1, 8); // ir_version 8
   model.text(2, 'specimen-sorter');
@@ -153,7 +156,13 @@ function buildGraphModel(name: string, nodes: GraphNode[], inputs: GraphValue[],
         for (const output of to) node.text(2, output);
         node.text(3, `${op.toLowerCase()}_${index}`).text(4, op);
         for (const [attribute, value] of Object.entries(attributes)) {
-          node.message(5, (message) => message.text(1, attribute).varint(3, value).varint(20, ATTRIBUTE_INT));
+          node.message(5, (message) => {
+            message.text(1, attribute);
+            if (Array.isArray(value)) {
+              for (const each of value) message.varint(8, each);
+              message.varint(20, ATTRIBUTE_INTS);
+            } else message.varint(3, value).varint(20, ATTRIBUTE_INT);
+          });
         }
       });
     }

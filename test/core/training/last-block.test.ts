@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LastBlockWeights } from '../../../src-main/core/backbones/tfjs-to-onnx';
 import { javascriptKernel } from '../../../src-main/core/clustering/matrix-kernel';
-import { blockGradient, type BlockInputs, gatherBlockInputs, lastBlockFeatures, trainLastBlock } from '../../../src-main/core/training/last-block';
+import { blockGradient, type BlockInputs, gatherBlockInputs, lastBlockFeatures, onnxBlockRuntime, trainLastBlock } from '../../../src-main/core/training/last-block';
 import { seededRandom } from '../../../src-main/core/util/random';
 
 function randomBlock(inputs: number, outputs: number, seed: number, spread: number): LastBlockWeights {
@@ -86,6 +86,31 @@ describe('last-block training', () => {
       expect(Math.abs(biasGradient[index]! - expected)).toBeLessThan(2e-3 * (1 + Math.abs(expected)));
     }
     expect(clipped).toBeLessThan(block.weight.length);
+  });
+
+  it('runs the same passes on the onnxruntime graphs as in JavaScript, for each activation', async () => {
+    const runtime = await onnxBlockRuntime();
+    const random = seededRandom(11);
+    const count = 4;
+    const positions = 6;
+    const maps = Float32Array.from({ length: count * 5 * positions }, () => random() * 2 - 0.5);
+    const pooledGradient = Float32Array.from({ length: count * 4 }, () => random() * 2 - 1);
+    for (const activation of ['relu6', 'relu', 'linear'] as const) {
+      const block = { ...randomBlock(5, 4, 2, 8), activation };
+      const { rows, columns } = gatherBlockInputs(maps, 5, positions, [0, 1, 2, 3]);
+      let viaJavaScript = new Float32Array(0);
+      const expected = await blockGradient(block, rows, columns, count, positions, javascriptKernel(), (features) => {
+        viaJavaScript = Float32Array.from(features);
+        return { loss: 0, accuracy: Number.NaN, gradient: pooledGradient };
+      });
+      const forward = await runtime.forward(block, maps, count, positions, true);
+      const backward = await runtime.backward(block, maps, count, positions, forward.mask!, pooledGradient);
+      for (let index = 0; index < viaJavaScript.length; index++) expect(forward.features[index]).toBeCloseTo(viaJavaScript[index]!, 5);
+      for (let index = 0; index < expected.weightGradient.length; index++) expect(backward.weightGradient[index]).toBeCloseTo(expected.weightGradient[index]!, 5);
+      for (let index = 0; index < expected.biasGradient.length; index++) expect(backward.biasGradient[index]).toBeCloseTo(expected.biasGradient[index]!, 5);
+      const features = await lastBlockFeatures(block, { count, channels: 5, scales: [{ positions, plain: maps, mirrored: maps }] }, 'plain');
+      for (let index = 0; index < viaJavaScript.length; index++) expect(features.data[index]).toBeCloseTo(viaJavaScript[index]!, 5);
+    }
   });
 
   // Synthetic maps: only channels 0-2 carry the species, channels 3-7 carry large noise that the random
