@@ -51,7 +51,7 @@ Commands:
   cluster --project <dir> --k <n> [--method kmeans|spectral|seeded|gmm|agglomerative|hdbscan] [--seed <n>] [--restarts <n>] [--tta on|off]
           [--scales 224,288,320] (input sizes in px whose features are averaged, saved in the project; default the model's own)
   train --project <dir> [--way 30] [--shot 5] [--query 6] [--tasks 300] [--epochs 9] [--alpha 0.1]
-        [--loss proto|scatter|kcl|mcl] [--trainable head] [--learning-rate 0.001] [--seed <n>]
+        [--loss proto|scatter|kcl|mcl] [--trainable head|last-blocks] [--block-tasks 100] [--learning-rate 0.001] [--seed <n>]
                                                       episodic fine-tuning on the labeled species
   evaluate --project <dir> [--json]                   CA, NMI, AMI, ARI of the latest run vs known labels
   export --project <dir> --out <file.csv> [--format plain|dwc] [--delimiter comma|semicolon|tab] [--bom]
@@ -434,6 +434,7 @@ export async function main(argv: string[]): Promise<number> {
           learningRate: number(values['learning-rate'], 'learning-rate', 1e-7, 1) ?? 1e-3,
           loss: loss as 'proto' | 'scatter' | 'kcl' | 'mcl',
           trainable: trainable as Trainable,
+          blockTasksPerEpoch: integer(values['block-tasks'], 'block-tasks', 100, 1),
           seed: integer(values.seed, 'seed', 0, 0),
         };
         const result = await withProject(projectFolder, (project) =>

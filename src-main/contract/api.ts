@@ -188,6 +188,8 @@ export interface TrainingSettings {
   loss?: 'proto' | 'scatter' | 'kcl' | 'mcl' | undefined;
   learningRate?: number | undefined;
   seed?: number | undefined;
+  /** 'head': the adapter over frozen features; 'last-blocks': the model's last block first, then the adapter. */
+  trainable?: 'head' | 'last-blocks' | undefined;
 }
 
 /** One finished training epoch, for the live curves. */

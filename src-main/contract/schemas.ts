@@ -86,6 +86,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
       loss: z.enum(['proto', 'scatter', 'kcl', 'mcl']).optional(),
       learningRate: z.number().positive().max(TRAINING_LIMITS.learningRate.max).optional(),
       seed: z.number().int().min(TRAINING_LIMITS.seed.min).max(TRAINING_LIMITS.seed.max).optional(),
+      trainable: z.enum(['head', 'last-blocks']).optional(),
     })
     .strict(),
   'models:list': empty,

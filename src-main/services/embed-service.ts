@@ -27,6 +27,8 @@ export interface EmbedOptions extends LongWorkOptions {
   variant?: 'flip';
   /** Also embed each photo's mirror image (under the `#flip` model id) from the same decode. */
   withMirror?: boolean;
+  /** Only photos with these content hashes (e.g. the labeled ones last-block training reads); default all. */
+  only?: ReadonlySet<string>;
 }
 
 /** The id embeddings are stored under: the backbone's id, with `#flip` for mirrored images. */
@@ -58,7 +60,8 @@ export async function embedMissing(store: ProjectStore, backbone: Backbone, opti
   const { imageCount, failedCount } = store.counts();
   const readable = imageCount - failedCount;
   // Photos missing any view, once each, with which views they miss.
-  const missingRows = views.map(([id]) => store.imagesMissingEmbedding(id));
+  const { only } = options;
+  const missingRows = views.map(([id]) => store.imagesMissingEmbedding(id).filter((row) => !only || only.has(row.sha256)));
   const missing = missingRows.map((rows) => new Set(rows.map((row) => row.sha256)));
   const todo: { path: string; sha256: string }[] = [];
   const seen = new Set<string>();

@@ -71,7 +71,7 @@ export function multiScaleId(backbones: readonly Backbone[]): string {
 }
 
 /** Embeds what is missing at every input size (each photo decoded once per size); progress is split evenly. */
-export async function embedScales(store: ProjectStore, backbones: readonly Backbone[], options: LongWorkOptions & { withMirror?: boolean } = {}): Promise<EmbedSummary[]> {
+export async function embedScales(store: ProjectStore, backbones: readonly Backbone[], options: LongWorkOptions & { withMirror?: boolean; only?: ReadonlySet<string> } = {}): Promise<EmbedSummary[]> {
   const { onProgress } = options;
   const summaries: EmbedSummary[] = [];
   for (const [index, backbone] of backbones.entries()) {
@@ -79,6 +79,7 @@ export async function embedScales(store: ProjectStore, backbones: readonly Backb
       await embedMissing(store, backbone, {
         signal: options.signal,
         withMirror: options.withMirror,
+        only: options.only,
         onProgress: onProgress && ((progress) => onProgress({ fraction: (index + progress.fraction) / backbones.length, message: backbones.length > 1 ? `${backbone.preprocessing.size} px: ${progress.message}` : progress.message })),
       }),
     );
@@ -159,11 +160,15 @@ export function ttaEnabled(store: ProjectStore): boolean {
  */
 export async function prepareEmbeddings(project: Project, options: LongWorkOptions = {}): Promise<{ modelId: string; embedded: number }> {
   const { signal, onProgress } = options;
-  const backbones = await scaleBackbones(project, projectScales(project.store));
-  const backbone = backbones[0]!;
-  const featuresId = multiScaleId(backbones);
   const checkpointText = project.store.setting(ACTIVE_CHECKPOINT_SETTING);
   const checkpoint = checkpointText ? project.store.checkpoint(Number(checkpointText)) : null;
+  const weights = checkpoint ? decodeAdapter(checkpoint.weights) : null;
+  const scales = projectScales(project.store);
+  // A checkpoint with a fine-tuned last block reads features of the backbone run with that block; when the
+  // project's model has changed since (the block no longer fits), the plain features are used without it.
+  const backbones = await (weights?.lastBlock ? scaleBackbones(project, scales, undefined, weights.lastBlock).catch(() => scaleBackbones(project, scales)) : scaleBackbones(project, scales));
+  const backbone = backbones[0]!;
+  const featuresId = multiScaleId(backbones);
   const useAdapter = checkpoint !== null && checkpoint.modelId === featuresId;
   const useFlip = useAdapter || ttaEnabled(project.store);
   // One decode per photo and size gives both views when the mirrored one is needed too.
@@ -182,7 +187,7 @@ export async function prepareEmbeddings(project: Project, options: LongWorkOptio
         })();
     const rows = features.sha256.flatMap((sha, row) => (missing.has(sha) ? [row] : []));
     const input = gatherRows(features.data, features.dims, rows);
-    const output = useAdapter ? await applyAdapter(decodeAdapter(checkpoint.weights), { data: input, count: rows.length, dims: features.dims }) : { data: input, count: rows.length, dims: features.dims };
+    const output = useAdapter ? await applyAdapter(weights!, { data: input, count: rows.length, dims: features.dims }) : { data: input, count: rows.length, dims: features.dims };
     const seen = new Set<string>();
     const items = rows.flatMap((row, index) => {
       const sha = features.sha256[row]!;

@@ -1,6 +1,7 @@
 /**
- * Fine-tunes a project's embedding space on the species the user labeled: within-class whitening fitted in
- * closed form, then episodic training of the adapter head over the whitened backbone features (averaged
+ * Fine-tunes a project's embedding space on the species the user labeled: optionally the backbone's last
+ * block first (on cached block inputs of the labeled photos, then every photo embedded again with it), then
+ * within-class whitening fitted in closed form, then episodic training of the adapter head over the whitened backbone features (averaged
  * over the project's input sizes, `embedding.scales`; mirrored views as augmentation), validation species held out automatically, the checkpoint stored in the project
  * and made active for clustering.
  */
@@ -8,18 +9,28 @@ import { type AdapterWeights, encodeAdapter } from '../core/training/adapter';
 import { shuffledPrefix } from '../core/training/episodes';
 import { type EpochRecord, type LabeledFeatures, type TrainOptions, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
 import { fitWithinClassWhitening, mapLabeledFeatures } from '../core/training/whitening';
+import { type BlockInputs, trainLastBlock } from '../core/training/last-block';
+import { resolveModelPath } from '../core/backbones/load-backbone';
+import { readTfjsArtifacts } from '../core/backbones/tfjs-artifacts';
+import { findLastBlock, type LastBlockWeights } from '../core/backbones/tfjs-to-onnx';
 import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
-import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, embedScales, multiScaleId, prepareEmbeddings, projectScales, scaleAveragedViews, scaleBackbones } from './embedding-space';
+import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, blockInputsFor, embedScales, multiScaleId, prepareEmbeddings, projectScales, scaleAveragedViews, scaleBackbones } from './embedding-space';
 import type { Project } from './project';
 import { gatherRows } from '../core/util/rows';
 
-/** What can be trained: only the adapter head runs on a CPU-only machine today. */
+/**
+ * What is trained: the adapter head over frozen features, or first the backbone's last block on cached block
+ * inputs (last-block.ts; TF.js models such as the bundled MobileNetV2). The whole backbone ('all') is not
+ * implemented: it would need a GPU runtime to train in reasonable time.
+ */
 export type Trainable = 'head' | 'last-blocks' | 'all';
 
 /** Project training settings. */
 export interface ProjectTrainOptions extends TrainOptions {
   trainable?: Trainable;
+  /** Tasks per epoch of last-block training (each costs about 30 adapter tasks). Default 100. */
+  blockTasksPerEpoch?: number;
 }
 
 /** What training produced. */
@@ -30,6 +41,9 @@ export interface ProjectTrainResult {
   validationSpecies: string[];
   bestEpoch: number;
   history: EpochRecord[];
+  /** Last-block training's epochs (empty for the head alone) and the epoch kept (0: the pretrained block). */
+  blockHistory: EpochRecord[];
+  blockEpoch: number | null;
   seconds: number;
 }
 
@@ -37,27 +51,17 @@ export interface ProjectTrainResult {
 export async function trainProject(project: Project, options: ProjectTrainOptions = {}): Promise<ProjectTrainResult> {
   const { trainable = 'head', shot = 5, query = 6, seed = 0, signal } = options;
   const onProgress = options.onProgress ?? ((_progress: Progress) => {});
-  if (trainable !== 'head') {
-    throw new Error(
-      `Training "${trainable}" needs backbone gradients, which this version runs only for the adapter head. Use --trainable head.`,
-    );
+  if (trainable === 'all') {
+    throw new Error('Training the whole backbone is not available in this version: on a CPU it would take days. Use --trainable head or last-blocks.');
   }
-  // The features clustering uses: averaged over the project's input sizes (`embedding.scales`), mirrored views kept apart as augmentation.
-  const backbones = await scaleBackbones(project, projectScales(project.store));
-  const featuresId = multiScaleId(backbones);
-  await embedScales(project.store, backbones, {
-    signal,
-    withMirror: true,
-    onProgress: (progress) => onProgress({ fraction: 0.2 * progress.fraction, message: progress.message }),
-  });
-  const views = scaleAveragedViews(project.store, backbones.map((backbone) => backbone.id));
-  const rowOf = new Map(views.imageIds.map((id, row) => [id, row]));
-  const bySpecies = new Map<string, number[]>();
-  for (const { imageId, species } of project.store.labeledImages()) {
-    if (!rowOf.has(imageId)) continue;
+  const started = performance.now();
+  // Species with enough labeled images, and the validation species held out (about a fifth, at least 2,
+  // when there are 6 or more): chosen from the labels alone, so both stages see the same split.
+  const bySpecies = new Map<string, { imageId: number; sha256: string }[]>();
+  for (const { imageId, sha256, species } of project.store.labeledImages()) {
     let list = bySpecies.get(species);
     if (!list) bySpecies.set(species, (list = []));
-    list.push(imageId);
+    list.push({ imageId, sha256 });
   }
   const eligible = [...bySpecies].filter(([, images]) => images.length >= shot + query).map(([species]) => species).sort();
   if (eligible.length < 2) {
@@ -65,15 +69,73 @@ export async function trainProject(project: Project, options: ProjectTrainOption
       `Training needs at least 2 species with ${shot + query} or more labeled images each; ${eligible.length} have enough. Label more images (or lower shot and query).`,
     );
   }
-  // Hold out about a fifth of the species (at least 2) for choosing the epoch, when there are enough.
   const random = seededRandom(deriveSeed(seed, 7));
   const shuffled = shuffledPrefix(eligible, eligible.length, random);
   const validationCount = eligible.length >= 6 ? Math.max(2, Math.round(eligible.length / 5)) : 0;
   const validationSpecies = shuffled.slice(0, validationCount).sort();
   const trainSpecies = shuffled.slice(validationCount).sort();
+  const labeledOf = (species: string[]) => species.flatMap((name, label) => bySpecies.get(name)!.map((image) => ({ ...image, label })));
+
+  const scales = projectScales(project.store);
+  let lastBlock: LastBlockWeights | undefined;
+  let blockHistory: EpochRecord[] = [];
+  let blockEpoch: number | null = null;
+  let stageStart = 0;
+  if (trainable === 'last-blocks') {
+    // The last block's inputs, embedded for the labeled images only (plain and mirrored, at every input size).
+    const blockBackbones = await scaleBackbones(project, scales, undefined, 'input');
+    const labeled = labeledOf([...trainSpecies, ...validationSpecies]);
+    await embedScales(project.store, blockBackbones, {
+      signal,
+      withMirror: true,
+      only: new Set(labeled.map((image) => image.sha256)),
+      onProgress: (progress) => onProgress({ fraction: 0.1 * progress.fraction, message: `Last-block inputs: ${progress.message}` }),
+    });
+    const modelPath = project.modelPath();
+    if (!modelPath) throw new Error('The project has no image model; choose one in the model panel first.');
+    const pretrained = findLastBlock(await readTfjsArtifacts((await resolveModelPath(modelPath)).file));
+    const inputsOf = (species: string[]): BlockInputs | null => {
+      if (species.length === 0) return null;
+      const images = labeledOf(species);
+      return { ...blockInputsFor(project.store, blockBackbones, pretrained.inputs, images.map((image) => image.imageId)), labels: Int32Array.from(images.map((image) => image.label)) };
+    };
+    const result = await trainLastBlock(pretrained, inputsOf(trainSpecies)!, inputsOf(validationSpecies), {
+      way: options.way,
+      shot,
+      query,
+      epochs: options.epochs,
+      alpha: options.alpha,
+      learningRate: options.learningRate,
+      milestones: options.milestones,
+      gamma: options.gamma,
+      loss: options.loss === 'scatter' ? 'scatter' : 'proto',
+      tasksPerEpoch: options.blockTasksPerEpoch ?? 100,
+      seed,
+      signal,
+      onProgress: (progress) => onProgress({ fraction: 0.1 + 0.35 * progress.fraction, message: progress.message }),
+    });
+    blockHistory = result.history;
+    blockEpoch = result.bestEpoch;
+    // Epoch 0 is the pretrained block: nothing to re-embed when no epoch beat it on the validation species.
+    if (result.bestEpoch > 0) lastBlock = result.best;
+    stageStart = 0.45;
+  }
+  const stage = (fraction: number) => stageStart + (1 - stageStart) * fraction;
+
+  // The features clustering uses: averaged over the project's input sizes (`embedding.scales`), mirrored views
+  // kept apart as augmentation; after last-block training, from the backbone run with the fine-tuned block.
+  const backbones = await scaleBackbones(project, scales, undefined, lastBlock);
+  const featuresId = multiScaleId(backbones);
+  await embedScales(project.store, backbones, {
+    signal,
+    withMirror: true,
+    onProgress: (progress) => onProgress({ fraction: stage(0.2 * progress.fraction), message: progress.message }),
+  });
+  const views = scaleAveragedViews(project.store, backbones.map((backbone) => backbone.id));
+  const rowOf = new Map(views.imageIds.map((id, row) => [id, row]));
   const dims = views.dims;
   const features = (species: string[], average: boolean): LabeledFeatures => {
-    const images = species.flatMap((name, label) => bySpecies.get(name)!.map((imageId) => ({ imageId, label })));
+    const images = labeledOf(species).filter(({ imageId }) => rowOf.has(imageId));
     const rows = images.map(({ imageId }) => rowOf.get(imageId)!);
     const data = gatherRows(views.plain, dims, rows);
     const mirrored = gatherRows(views.mirrored, dims, rows);
@@ -91,12 +153,12 @@ export async function trainProject(project: Project, options: ProjectTrainOption
     residual: settings.hiddenDims === 0,
     normaliseOutput: true,
     signal,
-    onProgress: (progress) => onProgress({ fraction: 0.1 + 0.8 * progress.fraction, message: progress.message }),
+    onProgress: (progress) => onProgress({ fraction: stage(0.2 + 0.7 * progress.fraction), message: progress.message }),
   });
   // Keep the adapter only when it clusters the validation species better than the whitening alone
   // (mean K-means CA over 3 seeds), as the paper benchmark decides.
   const trained: AdapterWeights = { ...result.best, before: whitening };
-  let weights = trained;
+  let weights: AdapterWeights = trained;
   if (validation) {
     const score = async (candidate: AdapterWeights) => {
       let sum = 0;
@@ -105,10 +167,12 @@ export async function trainProject(project: Project, options: ProjectTrainOption
     };
     if ((await score(whitening)) >= (await score(trained))) weights = whitening;
   }
+  // The checkpoint carries the fine-tuned block: its features come from the backbone run with it.
+  if (lastBlock) weights = { ...weights, lastBlock };
   const { onProgress: _progress, onEpoch: _epoch, signal: _signal, ...stored } = settings;
   const checkpointId = project.store.saveCheckpoint({
     modelId: featuresId,
-    options: { ...stored, trainSpecies, validationSpecies, inputSizes: backbones.map((backbone) => backbone.preprocessing.size) },
+    options: { ...stored, trainable, blockEpoch, trainSpecies, validationSpecies, inputSizes: backbones.map((backbone) => backbone.preprocessing.size) },
     history: result.history,
     bestEpoch: result.bestEpoch,
     weights: encodeAdapter(weights),
@@ -116,7 +180,9 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   project.store.setSetting(ACTIVE_CHECKPOINT_SETTING, String(checkpointId));
   onProgress({ fraction: 0.95, message: 'Re-embedding every image with the fine-tuned adapter' });
   await prepareEmbeddings(project, { signal });
-  onProgress({ fraction: 1, message: `Trained in ${result.seconds.toFixed(1)} s; best epoch ${result.bestEpoch}` });
+  const seconds = (performance.now() - started) / 1000;
+  const blockNote = blockEpoch === null ? '' : blockEpoch > 0 ? `; last block from epoch ${blockEpoch}` : '; the pretrained last block stayed best on validation';
+  onProgress({ fraction: 1, message: `Trained in ${seconds.toFixed(1)} s; best epoch ${result.bestEpoch}${blockNote}` });
   return {
     checkpointId,
     embeddingModelId: adapterModelId(featuresId, checkpointId),
@@ -124,6 +190,8 @@ export async function trainProject(project: Project, options: ProjectTrainOption
     validationSpecies,
     bestEpoch: result.bestEpoch,
     history: result.history,
-    seconds: result.seconds,
+    blockHistory,
+    blockEpoch,
+    seconds,
   };
 }

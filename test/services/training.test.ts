@@ -2,11 +2,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandlers } from '../../src-main/services/api-handlers';
 import { clusterProject } from '../../src-main/services/cluster-service';
-import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, prepareEmbeddings } from '../../src-main/services/embedding-space';
+import { decodeAdapter, encodeAdapter } from '../../src-main/core/training/adapter';
+import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, prepareEmbeddings, SCALES_SETTING } from '../../src-main/services/embedding-space';
 import { importFolder } from '../../src-main/services/import-service';
 import { Project } from '../../src-main/services/project';
 import { trainProject } from '../../src-main/services/train-service';
-import { ONNX_MODEL, temporaryFolder, writeSpeciesFolders } from '../helpers/fixtures';
+import { ONNX_MODEL, TFJS_MODEL, temporaryFolder, writeSpeciesFolders } from '../helpers/fixtures';
 
 const temporary = temporaryFolder();
 let project: Project;
@@ -47,6 +48,59 @@ describe('trainProject', () => {
 
   it('refuses what it cannot train, saying what to use instead', async () => {
     await expect(trainProject(project, { trainable: 'all' })).rejects.toThrow(/Use --trainable head/);
+    // The ONNX classifier has no convertible last block.
+    await expect(trainProject(project, { trainable: 'last-blocks' })).rejects.toThrow(/TF\.js layers model.*--trainable head/);
+  });
+
+  it('fine-tunes the last block of a TF.js model, keeping it only when validation prefers it', async () => {
+    const tfjs = Project.open(path.join(temporary.folder, 'tfjs-project'), TFJS_MODEL);
+    try {
+      await importFolder(tfjs.store, path.join(temporary.folder, 'photos'), { labelsFromFolders: true, thumbnailPath: (sha) => tfjs.thumbnailPath(sha) });
+      tfjs.store.setSetting(SCALES_SETTING, '64,96');
+      const result = await trainProject(tfjs, { trainable: 'last-blocks', way: 5, tasksPerEpoch: 5, blockTasksPerEpoch: 6, epochs: 2, seed: 1 });
+      expect(result.blockHistory).toHaveLength(2);
+      expect(result.blockHistory.every((record) => Number.isFinite(record.loss) && record.validationCa > 0)).toBe(true);
+      // Block inputs were embedded at both sizes, plain and mirrored, for the 77 labeled photos.
+      const backbone = await tfjs.backbone(undefined, { inputSize: 96, lastBlock: 'input' });
+      expect(tfjs.store.embeddingsForImages(`${backbone.id}#flip`).imageIds).toHaveLength(77);
+      // These noise "species" cannot be learned, so validation may keep the pretrained block (epoch 0).
+      const weights = decodeAdapter(tfjs.store.checkpoint(result.checkpointId)!.weights);
+      expect(weights.lastBlock !== undefined).toBe(result.blockEpoch! > 0);
+      const prepared = await prepareEmbeddings(tfjs);
+      expect(prepared.modelId).toBe(result.embeddingModelId);
+      expect(tfjs.store.embeddingsForImages(prepared.modelId).imageIds).toHaveLength(77);
+    } finally {
+      await tfjs.close();
+    }
+  });
+
+  it('embeds every photo with the fine-tuned block of the active checkpoint', async () => {
+    const tfjs = Project.open(path.join(temporary.folder, 'tfjs-project'), TFJS_MODEL);
+    try {
+      const { readTfjsArtifacts } = await import('../../src-main/core/backbones/tfjs-artifacts');
+      const { findLastBlock } = await import('../../src-main/core/backbones/tfjs-to-onnx');
+      const block = findLastBlock(await readTfjsArtifacts(path.join(TFJS_MODEL, 'model.json')));
+      const lastBlock = { ...block, bias: block.bias.map((value) => value + 0.25) };
+      const backbones = await Promise.all([64, 96].map((inputSize) => tfjs.backbone(undefined, { inputSize, lastBlock })));
+      const featuresId = `${backbones[0]!.id.replace(/@\d+$/, '')}@64+96`;
+      expect(featuresId).toMatch(/~block-[0-9a-f]{12}@64\+96$/);
+      const identity = { inputDims: 1280, hiddenDims: 0, outputDims: 1280, inputMean: new Float32Array(1280), inputScale: 1, residual: true, w1: new Float32Array(1280 * 1280), b1: new Float32Array(1280), w2: new Float32Array(0), b2: new Float32Array(0) };
+      const checkpointId = tfjs.store.saveCheckpoint({ modelId: featuresId, options: {}, history: [], bestEpoch: 1, weights: encodeAdapter({ ...identity, lastBlock }) });
+      tfjs.store.setSetting(ACTIVE_CHECKPOINT_SETTING, String(checkpointId));
+      const prepared = await prepareEmbeddings(tfjs);
+      expect(prepared.modelId).toBe(adapterModelId(featuresId, checkpointId));
+      const embedded = tfjs.store.embeddingsForImages(prepared.modelId);
+      expect(embedded.imageIds).toHaveLength(77);
+      // The identity adapter passes the block's features through: the mirror-averaged mean over both sizes.
+      const plain = backbones.map((backbone) => tfjs.store.embeddingsForImages(backbone.id));
+      const mirrored = backbones.map((backbone) => tfjs.store.embeddingsForImages(`${backbone.id}#flip`));
+      for (const index of [0, 500, 1279]) {
+        const expected = (plain[0]!.data[index]! + plain[1]!.data[index]! + mirrored[0]!.data[index]! + mirrored[1]!.data[index]!) / 4;
+        expect(embedded.data[index]).toBeCloseTo(expected, 4);
+      }
+    } finally {
+      await tfjs.close();
+    }
   });
 
   it('runs as a job from the API with epoch events', async () => {

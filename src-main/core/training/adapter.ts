@@ -5,6 +5,7 @@
  */
 import { fastestKernel, type MatrixKernel } from '../clustering/matrix-kernel';
 import type { VectorSet } from '../clustering/kmeans';
+import type { LastBlockWeights } from '../backbones/tfjs-to-onnx';
 
 /** Adapter weights, row-major float32 ([in, out] for each layer). */
 export interface AdapterWeights {
@@ -25,6 +26,11 @@ export interface AdapterWeights {
   normaliseOutput?: boolean;
   /** An adapter applied first (e.g. within-class whitening fitted on the training species); this one maps its output. */
   before?: AdapterWeights;
+  /**
+   * The backbone's fine-tuned last block whose features this adapter maps (last-block training): the
+   * project's features come from the backbone run with these weights (`lastBlock` backbones).
+   */
+  lastBlock?: LastBlockWeights;
 }
 
 /** Transposes a row-major [rows, columns] matrix. */
@@ -111,10 +117,14 @@ async function applyLayers(weights: AdapterWeights, vectors: VectorSet, kernel?:
   return { data: out, count: vectors.count, dims: weights.outputDims };
 }
 
-/** Serialises weights to one buffer (a JSON header line, the float32 arrays, then any `before` adapter's buffer) for the database. */
+/**
+ * Serialises weights to one buffer for the database: a JSON header line, the float32 arrays, then any
+ * `before` adapter's buffer, then any last block's weight and bias.
+ */
 export function encodeAdapter(weights: AdapterWeights): Buffer {
   const arrays = [weights.inputMean, weights.w1, weights.b1, weights.w2, weights.b2];
   const before = weights.before ? encodeAdapter(weights.before) : null;
+  const block = weights.lastBlock;
   const header = JSON.stringify({
     format: 'specimen-sorter-adapter-1',
     inputDims: weights.inputDims,
@@ -125,6 +135,7 @@ export function encodeAdapter(weights: AdapterWeights): Buffer {
     normaliseOutput: weights.normaliseOutput ?? false,
     beforeBytes: before ? before.length : 0,
     lengths: arrays.map((array) => array.length),
+    ...(block ? { lastBlock: { inputs: block.inputs, outputs: block.outputs, activation: block.activation } } : {}),
   });
   const headerBytes = Buffer.from(`${header}\n`, 'utf8');
   const padding = (4 - (headerBytes.length % 4)) % 4;
@@ -133,6 +144,7 @@ export function encodeAdapter(weights: AdapterWeights): Buffer {
     Buffer.alloc(padding, 0x20),
     ...arrays.map((array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength)),
     ...(before ? [before] : []),
+    ...(block ? [block.weight, block.bias].map((array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength)) : []),
   ]);
 }
 
@@ -149,6 +161,7 @@ export function decodeAdapter(buffer: Buffer): AdapterWeights {
     normaliseOutput?: boolean;
     beforeBytes?: number;
     lengths: number[];
+    lastBlock?: { inputs: number; outputs: number; activation: LastBlockWeights['activation'] };
   };
   if (header.format !== 'specimen-sorter-adapter-1') throw new Error(`Unknown adapter format ${header.format}`);
   let offset = newline + 1;
@@ -160,6 +173,19 @@ export function decodeAdapter(buffer: Buffer): AdapterWeights {
     return array;
   });
   const [inputMean, w1, b1, w2, b2] = arrays as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  const before = header.beforeBytes ? decodeAdapter(buffer.subarray(offset, offset + header.beforeBytes)) : null;
+  offset += header.beforeBytes ?? 0;
+  let lastBlock: LastBlockWeights | undefined;
+  if (header.lastBlock) {
+    const { inputs, outputs, activation } = header.lastBlock;
+    const floats = (length: number) => {
+      const array = new Float32Array(length);
+      Buffer.from(array.buffer).set(buffer.subarray(offset, offset + length * 4));
+      offset += length * 4;
+      return array;
+    };
+    lastBlock = { inputs, outputs, activation, weight: floats(inputs * outputs), bias: floats(outputs) };
+  }
   return {
     inputDims: header.inputDims,
     hiddenDims: header.hiddenDims,
@@ -167,7 +193,8 @@ export function decodeAdapter(buffer: Buffer): AdapterWeights {
     inputScale: header.inputScale,
     residual: header.residual ?? false,
     normaliseOutput: header.normaliseOutput ?? false,
-    ...(header.beforeBytes ? { before: decodeAdapter(buffer.subarray(offset, offset + header.beforeBytes)) } : {}),
+    ...(before ? { before } : {}),
+    ...(lastBlock ? { lastBlock } : {}),
     inputMean,
     w1,
     b1,

@@ -17,7 +17,7 @@ export const TRAINING_BOUNDS = {
 } as const;
 
 /** The defaults of `trainProject` and `trainAdapter` (train-service.ts, trainer.ts). */
-export const DEFAULTS = { way: 30, shot: 5, query: 6, tasksPerEpoch: 300, epochs: 9, alpha: 0.1, loss: 'proto', learningRate: 0.001, seed: 0 } as const;
+export const DEFAULTS = { way: 30, shot: 5, query: 6, tasksPerEpoch: 300, epochs: 9, alpha: 0.1, loss: 'proto', learningRate: 0.001, seed: 0, trainable: 'head' } as const;
 export type NumberSetting = 'way' | 'shot' | 'query' | 'tasksPerEpoch' | 'epochs' | 'alpha' | 'learningRate' | 'seed';
 
 /** The numeric settings as the form shows them, in order; the loss select goes between the two lists. */

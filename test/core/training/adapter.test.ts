@@ -26,4 +26,13 @@ describe('adapter chains and unit-length outputs', () => {
     }
     expect(decodeAdapter(encodeAdapter(chain)).before?.normaliseOutput).toBe(false);
   });
+
+  it('keeps a fine-tuned last block through encode and decode, after the `before` chain', () => {
+    const lastBlock = { inputs: 3, outputs: 2, activation: 'relu6' as const, weight: Float32Array.of(1, 2, 3, 4, 5, 6), bias: Float32Array.of(-1, 0.5) };
+    const weights = { ...linear([0, 0], [1, 1, 0, 1], [0, 1], true), before: linear([1, 0], [2, 0, 0, 1], [0, 0], false), lastBlock };
+    const decoded = decodeAdapter(encodeAdapter(weights));
+    expect(decoded.lastBlock).toEqual(lastBlock);
+    expect(Array.from(decoded.before!.w1)).toEqual([2, 0, 0, 1]);
+    expect(decodeAdapter(encodeAdapter(linear([0, 0], [1, 0, 0, 1], [0, 0], false))).lastBlock).toBeUndefined();
+  });
 });
