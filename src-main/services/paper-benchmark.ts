@@ -56,7 +56,7 @@ export interface PaperBenchmarkResult {
   /** Which features the validation species preferred (mean K-means CA); seeded clustering uses them. */
   final: { features: FinalFeatures; validationCa: Record<FinalFeatures, number> };
   episodic: { alpha: number; kmeans: ScoreSummary; spectral: ScoreSummary; validationCa: Record<string, number>; bestEpoch: number };
-  /** Which fine-tuning the validation species chose (best final validation CA); `seeded` uses it. `episodic` is always the head's. */
+  /** Which fine-tuning the validation species chose (best final validation CA). `episodic` is always the head's; `seeded` chooses its features among both by validation ARI. */
   trainable: BenchmarkTrainable;
   /** Null unless 'last-blocks' was among the trainables. */
   last_blocks: LastBlockSummary | null;
@@ -188,6 +188,8 @@ export interface SeededSummary {
   method: SeededMethod;
   temperature: number | null;
   features: SeededFeatures;
+  /** Whose features: the head's (whitening and adapter over frozen features) or the fine-tuned last block's. */
+  trainable: BenchmarkTrainable;
   ari: number;
   ari_sd: number;
   /** The same method on the frozen features (no whitening, no refit). */
@@ -195,7 +197,7 @@ export interface SeededSummary {
   /** Mean validation ARI of every candidate, by candidateName. */
   validation: Record<string, number>;
   /** The best candidate on validation that does not assume equally common species, with its test ARI (null when that is the chosen one). */
-  unbalanced: { method: SeededMethod; temperature: number | null; features: SeededFeatures; validation_ari: number; ari: number; ari_sd: number } | null;
+  unbalanced: { method: SeededMethod; temperature: number | null; features: SeededFeatures; trainable: BenchmarkTrainable; validation_ari: number; ari: number; ari_sd: number } | null;
 }
 
 /** The candidates tried on validation: every method, on the chosen features and on the refitted whitening. */
@@ -433,6 +435,7 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
     let space = head;
     let trainable: BenchmarkTrainable = 'head';
     let lastBlocks: LastBlockSummary | null = null;
+    let blockSpace: FeatureSpace | null = null;
     if ((options.trainables ?? ['head']).includes('last-blocks')) {
       const alpha = head.chosen.alpha;
       const embedStarted = performance.now();
@@ -460,7 +463,7 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
       const blockTrain: LabeledFeatures = { ...(await lastBlockFeatures(trained.best, trainMaps, 'plain')), labels: train.labels, views: [mirroredTrain.data] };
       const blockValidation: LabeledFeatures = { ...(await lastBlockFeatures(trained.best, validationMaps, 'average')), labels: validation.labels, views: [] };
       const blockTest = await lastBlockFeatures(trained.best, testMaps, 'average');
-      const blockSpace = await fitFeatureSpace(blockTrain, blockValidation, blockTest, test.labels, [alpha], options, {
+      blockSpace = await fitFeatureSpace(blockTrain, blockValidation, blockTest, test.labels, [alpha], options, {
         seed,
         runs,
         log: (line) => log(`Last block: ${line}`),
@@ -483,60 +486,70 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
       }
       log(`Validation CA, head ${head.finalCa[head.final].toFixed(4)} vs last block ${blockSpace.finalCa[blockSpace.final].toFixed(4)}: using ${trainable}`);
     }
-    const { final, finalWeights, adapted } = space;
-    const spaceTrain = space.train;
-    const spaceValidation = space.validationInput;
-    const spaceTest = space.testInput;
+    const { final } = space;
 
     let seeded: PaperBenchmarkResult['seeded'] = null;
     if (labeledPerSpecies > 0) {
-      // The seeded method, its settings and its features are chosen on the validation species, with the
-      // same number of labels each; only the chosen one (and the best without the balance assumption) sees test.
+      // The seeded method, its settings and its features (of each fine-tuning tried) are chosen on the
+      // validation species, with the same number of labels each; only the chosen one (and the best without
+      // the balance assumption) sees test.
       report({ fraction: 0.9, message: 'Choosing the seeded method on validation species' });
-      const adaptedValidation = await applyAdapter(finalWeights, spaceValidation);
-      const adaptedTest = final === 'episodic' ? adapted : space.whitenedTest;
+      const fixed = (vectors: VectorSet) => async () => vectors;
       // The whitening refitted on the training species plus one run's labeled images (cached per run).
-      const refitted = (input: VectorSet) => {
+      const refitted = (fitted: FeatureSpace, input: VectorSet) => {
         const byRun = new Map<number, VectorSet>();
         return async (seeds: Int32Array, run: number) => {
-          if (!byRun.has(run)) byRun.set(run, await applyAdapter(await fitWithinClassWhitening(withLabeledSpecies(spaceTrain, input, seeds), { dims: 256, shrinkage: 0.1 }), input));
+          if (!byRun.has(run)) byRun.set(run, await applyAdapter(await fitWithinClassWhitening(withLabeledSpecies(fitted.train, input, seeds), { dims: 256, shrinkage: 0.1 }), input));
           return byRun.get(run)!;
         };
       };
-      const fixed = (vectors: VectorSet) => async () => vectors;
-      const validationRefit = refitted(spaceValidation);
+      type Option = { candidate: SeededCandidate; trainable: BenchmarkTrainable; fitted: FeatureSpace; name: string };
+      const options_: Option[] = [
+        { trainable: 'head' as const, fitted: head },
+        ...(blockSpace ? [{ trainable: 'last-blocks' as const, fitted: blockSpace }] : []),
+      ].flatMap(({ trainable: kind, fitted }) =>
+        SEEDED_CANDIDATES.map((candidate) => ({ candidate, trainable: kind, fitted, name: `${kind === 'head' ? '' : 'last block: '}${candidateName(candidate)}` })),
+      );
       const validationAri: Record<string, number> = {};
-      for (const candidate of SEEDED_CANDIDATES) {
-        const result = await seededRuns(candidate.refit ? validationRefit : fixed(adaptedValidation), validation.labels, labeledPerSpecies, runs, seed, candidate);
-        validationAri[candidateName(candidate)] = result.ari;
-        log(`Seeded on validation: ${candidateName(candidate)} ARI ${result.ari.toFixed(3)} (${result.ari_sd.toFixed(3)})`);
+      const validationFeatures = new Map<FeatureSpace, { adapted: VectorSet; refit: ReturnType<typeof refitted> }>();
+      for (const option of options_) {
+        if (!validationFeatures.has(option.fitted)) {
+          validationFeatures.set(option.fitted, { adapted: await applyAdapter(option.fitted.finalWeights, option.fitted.validationInput), refit: refitted(option.fitted, option.fitted.validationInput) });
+        }
+        const features = validationFeatures.get(option.fitted)!;
+        const result = await seededRuns(option.candidate.refit ? features.refit : fixed(features.adapted), validation.labels, labeledPerSpecies, runs, seed, option.candidate);
+        validationAri[option.name] = result.ari;
+        log(`Seeded on validation: ${option.name} ARI ${result.ari.toFixed(3)} (${result.ari_sd.toFixed(3)})`);
       }
-      const best = (candidates: readonly SeededCandidate[]) =>
-        candidates.reduce((top, candidate) => (validationAri[candidateName(candidate)]! > validationAri[candidateName(top)]! ? candidate : top));
-      const chosenSeeded = best(SEEDED_CANDIDATES);
-      const unbalanced = best(SEEDED_CANDIDATES.filter((candidate) => candidate.method !== 'balanced-soft-seeded-kmeans'));
-      log(`Seeded: using ${candidateName(chosenSeeded)}; best without assuming equally common species: ${candidateName(unbalanced)}`);
-      const testRefit = refitted(spaceTest);
-      const onTest = (candidate: SeededCandidate) =>
-        seededRuns(candidate.refit ? testRefit : fixed(adaptedTest), test.labels, labeledPerSpecies, runs, seed, candidate);
-      const featuresOf = (candidate: SeededCandidate): SeededFeatures => (candidate.refit ? 'whitening-refit' : final);
+      const best = (candidates: readonly Option[]) => candidates.reduce((top, option) => (validationAri[option.name]! > validationAri[top.name]! ? option : top));
+      const chosenSeeded = best(options_);
+      const unbalanced = best(options_.filter((option) => option.candidate.method !== 'balanced-soft-seeded-kmeans'));
+      log(`Seeded: using ${chosenSeeded.name}; best without assuming equally common species: ${unbalanced.name}`);
+      const onTest = (option: Option) => {
+        const { fitted, candidate } = option;
+        const adaptedTest = fitted.final === 'episodic' ? fitted.adapted : fitted.whitenedTest;
+        return seededRuns(candidate.refit ? refitted(fitted, fitted.testInput) : fixed(adaptedTest), test.labels, labeledPerSpecies, runs, seed, candidate);
+      };
+      const featuresOf = (option: Option): SeededFeatures => (option.candidate.refit ? 'whitening-refit' : option.fitted.final);
       const withAdapter = await onTest(chosenSeeded);
-      const withFrozen = await seededRuns(fixed(testInput), test.labels, labeledPerSpecies, runs, seed, { ...chosenSeeded, refit: false });
+      const withFrozen = await seededRuns(fixed(testInput), test.labels, labeledPerSpecies, runs, seed, { ...chosenSeeded.candidate, refit: false });
       const unbalancedTest = unbalanced === chosenSeeded ? null : await onTest(unbalanced);
       seeded = {
         labeled_per_species: labeledPerSpecies,
-        method: chosenSeeded.method,
-        temperature: chosenSeeded.temperature,
+        method: chosenSeeded.candidate.method,
+        temperature: chosenSeeded.candidate.temperature,
         features: featuresOf(chosenSeeded),
+        trainable: chosenSeeded.trainable,
         ari: withAdapter.ari,
         ari_sd: withAdapter.ari_sd,
         frozen_ari: withFrozen.ari,
         validation: validationAri,
         unbalanced: unbalancedTest && {
-          method: unbalanced.method,
-          temperature: unbalanced.temperature,
+          method: unbalanced.candidate.method,
+          temperature: unbalanced.candidate.temperature,
           features: featuresOf(unbalanced),
-          validation_ari: validationAri[candidateName(unbalanced)]!,
+          trainable: unbalanced.trainable,
+          validation_ari: validationAri[unbalanced.name]!,
           ...unbalancedTest,
         },
       };
@@ -592,6 +605,7 @@ export function paperBenchmarkJson(result: PaperBenchmarkResult): string {
           method: result.seeded.method,
           temperature: result.seeded.temperature,
           features: result.seeded.features,
+          trainable: result.seeded.trainable,
           ari: result.seeded.ari,
           ari_sd: result.seeded.ari_sd,
           unbalanced: result.seeded.unbalanced,
@@ -630,12 +644,12 @@ export function paperBenchmarkTable(result: PaperBenchmarkResult): string {
     const named = (method: SeededMethod, temperature: number | null) => (temperature === null ? method : `${method} T${temperature}`);
     const method = named(seeded.method, seeded.temperature);
     lines.push(
-      `| ${seeded.features}, ${seeded.labeled_per_species} labeled per species (ARI on the rest) | ${method} | | | | ${cell(seeded.ari, seeded.ari_sd)} |`,
+      `| ${seeded.trainable === 'last-blocks' ? 'last block + ' : ''}${seeded.features}, ${seeded.labeled_per_species} labeled per species (ARI on the rest) | ${method} | | | | ${cell(seeded.ari, seeded.ari_sd)} |`,
       `| ${frozenName}, ${seeded.labeled_per_species} labeled per species (ARI on the rest) | ${method} | | | | ${cell(seeded.frozen_ari)} |`,
     );
     if (seeded.unbalanced) {
       const other = seeded.unbalanced;
-      lines.push(`| ${other.features}, ${seeded.labeled_per_species} labeled per species, best not assuming equally common species | ${named(other.method, other.temperature)} | | | | ${cell(other.ari, other.ari_sd)} |`);
+      lines.push(`| ${other.trainable === 'last-blocks' ? 'last block + ' : ''}${other.features}, ${seeded.labeled_per_species} labeled per species, best not assuming equally common species | ${named(other.method, other.temperature)} | | | | ${cell(other.ari, other.ari_sd)} |`);
     }
   }
   lines.push(`Chosen on validation (mean K-means CA): ${result.final.features} ${JSON.stringify(result.final.validationCa)}`);

@@ -35,11 +35,12 @@ const result: PaperBenchmarkResult = {
     method: 'balanced-soft-seeded-kmeans',
     temperature: 0.05,
     features: 'whitening-refit',
+    trainable: 'head',
     ari: 0.8,
     ari_sd: 0.03,
     frozen_ari: 0.55,
     validation: { 'seeded-kmeans': 0.7, 'balanced-soft-seeded-kmeans T0.05, whitening refit': 0.85 },
-    unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
+    unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', trainable: 'head', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
   },
   train_seconds: 300,
   embed_seconds: 120,
@@ -62,9 +63,10 @@ describe('paper benchmark output', () => {
       method: 'balanced-soft-seeded-kmeans',
       temperature: 0.05,
       features: 'whitening-refit',
+      trainable: 'head',
       ari: 0.8,
       ari_sd: 0.03,
-      unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
+      unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', trainable: 'head', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
     });
     expect(json.scales).toEqual([224, 288, 320]);
     expect(json.embed_seconds).toBe(120);
@@ -139,6 +141,7 @@ describe('runPaperBenchmark', () => {
         training: { epochs: 2, tasksPerEpoch: 5, way: 4 },
         trainables: ['head', 'last-blocks'],
         lastBlockTasks: 4,
+        labeledPerSpecies: 2,
         cacheFolder: path.join(temporary.folder, 'cache'),
       });
       const block = result.last_blocks!;
@@ -150,6 +153,14 @@ describe('runPaperBenchmark', () => {
       if (result.trainable === 'last-blocks') expect(result.final.validationCa).toEqual(block.validationCa);
       expect(paperBenchmarkTable(result)).toContain('| last block + whitening + episodic, alpha 0.1 | K-means |');
       expect(JSON.parse(paperBenchmarkJson(result)).last_blocks.tasks_per_epoch).toBe(4);
+      // Seeded clustering chose among the candidates on both feature spaces, by validation ARI.
+      const names = Object.keys(result.seeded!.validation);
+      expect(names).toHaveLength(28);
+      expect(names.filter((name) => name.startsWith('last block: '))).toHaveLength(14);
+      const chosen = `${result.seeded!.trainable === 'last-blocks' ? 'last block: ' : ''}${result.seeded!.method}`;
+      expect(Math.max(...Object.values(result.seeded!.validation))).toBe(
+        Math.max(...names.filter((name) => name.startsWith(chosen) && (result.seeded!.trainable === 'last-blocks' || !name.startsWith('last block: '))).map((name) => result.seeded!.validation[name]!)),
+      );
     } finally {
       temporary.cleanup();
     }
