@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { kmeans } from '../../../src-main/core/clustering/kmeans';
+import { gramMatrix, kmeans, kmeansPlusPlus } from '../../../src-main/core/clustering/kmeans';
 import { javascriptKernel, onnxKernel } from '../../../src-main/core/clustering/matrix-kernel';
 import { adjustedRandIndex } from '../../../src-main/core/metrics/clustering-metrics';
-import { seededRandom } from '../../../src-main/core/util/random';
+import { deriveSeed, seededRandom } from '../../../src-main/core/util/random';
+import { squaredRowNorms } from '../../../src-main/core/util/rows';
 import { blobs } from '../../helpers/fixtures';
 
 describe('matrix kernels', () => {
@@ -159,10 +160,72 @@ describe('kmeans', () => {
     expect(quantized.inertia).toBeLessThanOrEqual(float.inertia * 1.001);
   });
 
+  it('ends at an exact Lloyd fixed point when the 8-bit passes stop settling', async () => {
+    // Uniform points in 16 dimensions: rows near ties keep flipping with the rounding, so the approximate
+    // passes end because their changes stop falling, not because few labels change.
+    const data = uniform(3000, 16, 12);
+    const result = await kmeans({ data, count: 3000, dims: 16 }, { k: 24, seed: 6, restarts: 2, tolerance: 0, quantize: true });
+    expectFixedPoint(data, 3000, 16, 24, result);
+  });
+
+  it('refills clusters left empty by coincident seeds and still ends with zero inertia', async () => {
+    // Two distinct points, three clusters: the third seed repeats one of them, and its cluster loses every
+    // row to the tie, so it takes the farthest row, again and again.
+    const data = Float32Array.from([0, 0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 5]);
+    for (const seed of [0, 1, 2, 3]) {
+      const result = await kmeans({ data, count: 6, dims: 2 }, { k: 3, seed, restarts: 2, kernel: javascriptKernel() });
+      expect(result.labels[0]).toBe(result.labels[2]);
+      expect(result.labels[3]).toBe(result.labels[5]);
+      expect(result.labels[0]).not.toBe(result.labels[3]);
+      expect(result.inertia).toBe(0);
+      expect(Array.from(result.centers).every(Number.isFinite)).toBe(true);
+    }
+  });
+
   it('stops when cancelled', async () => {
     const { data } = blobs(200, 4, 3, 1);
     const controller = new AbortController();
     controller.abort();
     await expect(kmeans({ data, count: 200, dims: 4 }, { k: 3, signal: controller.signal })).rejects.toThrow(/Cancelled/);
+  });
+});
+
+describe('k-means++ seeding', () => {
+  /** Seeded uniform points in [-1, 1)^dims. */
+  const points = (count: number, dims: number, seed: number) => {
+    const random = seededRandom(seed);
+    return Float32Array.from({ length: count * dims }, () => 2 * random() - 1);
+  };
+
+  it('holds every product of two rows in the Gram matrix, exactly symmetric', async () => {
+    // More rows than one block of products (512) and not a whole number of copy tiles (64).
+    const count = 1100;
+    const dims = 5;
+    const data = points(count, dims, 3);
+    const gram = await gramMatrix({ data, count, dims }, javascriptKernel(), undefined);
+    expect(gram.length).toBe(count * count);
+    for (let a = 0; a < count; a += 37) {
+      for (let b = 0; b < count; b += 11) {
+        let product = 0;
+        for (let index = 0; index < dims; index++) product += data[a * dims + index]! * data[b * dims + index]!;
+        expect(gram[a * count + b]).toBeCloseTo(product, 5);
+        expect(gram[a * count + b]).toBe(gram[b * count + a]);
+      }
+    }
+  });
+
+  it('picks the same seeds through the Gram matrix as by measuring the candidates against every row', async () => {
+    // The JavaScript kernel sums each product in the same order either way, so the seeds agree exactly.
+    const count = 700;
+    const dims = 6;
+    const data = points(count, dims, 8);
+    const vectors = { data, count, dims };
+    const norms = squaredRowNorms(data, count, dims);
+    const kernel = javascriptKernel();
+    const randoms = () => [0, 1, 2].map((run) => seededRandom(deriveSeed(5, run)));
+    const measured = await kmeansPlusPlus(vectors, norms, 12, randoms(), kernel, undefined);
+    const gram = await gramMatrix(vectors, kernel, undefined);
+    const throughGram = await kmeansPlusPlus(vectors, norms, 12, randoms(), kernel, undefined, gram);
+    expect(throughGram.map((centers) => Array.from(centers))).toEqual(measured.map((centers) => Array.from(centers)));
   });
 });
