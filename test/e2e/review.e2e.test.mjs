@@ -64,6 +64,9 @@ test('import labeled photos, cluster, fine-tune with live curves, cluster again 
     assert.ok((await field.getAttribute('aria-describedby')) !== null, `${name} is explained`);
   }
   assert.equal(await page.getByRole('combobox', { name: 'Loss' }).inputValue(), 'proto');
+  const trainable = page.getByRole('combobox', { name: 'What to fine-tune' });
+  assert.equal(await trainable.inputValue(), 'head', 'the adapter alone by default');
+  assert.deepEqual(await trainable.locator('option').allInnerTexts(), ['Adapter only', 'Last block and adapter']);
   await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('2');
   await page.getByRole('spinbutton', { name: 'Tasks per epoch', exact: true }).fill('12');
   await page.getByRole('spinbutton', { name: 'Species per task (way)', exact: true }).fill('4');

@@ -93,15 +93,19 @@ export function episodeLossGradient(
   shape: { way: number; shot: number; query: number },
   alpha: number,
   kind: 'proto' | 'scatter',
+  /** A fixed differentiable map applied to the embeddings before the loss (the gradient flows through it). */
+  transform?: (embedded: Tensor2D) => Tensor2D,
 ): { loss: number; accuracy: number; gradient: Float32Array } {
   const { way, shot, query } = shape;
   const rows = way * (shot + query);
   let accuracy = Number.NaN;
   // tidy returns tensors only: walking typed arrays in its result is very slow.
   const tensors = tf.tidy(() => {
-    const lossOf = (embedded: Tensor) => {
-      const support = tf.slice(embedded as Tensor2D, [0, 0], [way * shot, dims]);
-      const queries = tf.slice(embedded as Tensor2D, [way * shot, 0], [way * query, dims]);
+    const lossOf = (input: Tensor) => {
+      const embedded = transform ? transform(input as Tensor2D) : (input as Tensor2D);
+      const width = embedded.shape[1];
+      const support = tf.slice(embedded, [0, 0], [way * shot, width]);
+      const queries = tf.slice(embedded, [way * shot, 0], [way * query, width]);
       const proto = prototypicalLoss(tf, matMul, support, queries, way, shot, query);
       accuracy = proto.accuracy.dataSync()[0]!;
       if (kind === 'scatter') return scatterLoss(tf, matMul, support, way, shot) as import('@tensorflow/tfjs').Scalar;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readyTf } from '../../../src-main/core/backbones/tfjs-runtime';
 import {
+  episodeLossGradient,
   kclLoss,
   makeMatMul,
   mclLoss,
@@ -68,5 +69,28 @@ describe('pairwise losses (Hsu et al.)', () => {
     // Identical distributions for a dissimilar pair cost the full margin (2) on both ordered pairs.
     const same = tf.tensor2d([[1, 0], [1, 0]]);
     expect(kclLoss(tf, matMul, same, [0, 1]).dataSync()[0]).toBeCloseTo(2, 6);
+  });
+});
+
+describe('episode loss through a fixed map', () => {
+  it('passes the gradient back through the map (chain rule: the gradient at x W, times W transposed)', () => {
+    // 2-way 1-shot 1-query episode in 3-d, mapped to 2-d by W.
+    const x = Float32Array.of(0.1, 0, 0.2, -0.1, 0.3, 0.05, 0.02, 0.1, 0.05, 0.01, 0.12, 0.1);
+    const w = [
+      [0.5, -1],
+      [2, 0.3],
+      [-0.4, 1.2],
+    ];
+    const shape = { way: 2, shot: 1, query: 1 };
+    const mapped = tf.tidy(() => tf.matMul(tf.tensor2d(x, [4, 3]), tf.tensor2d(w)).dataSync() as Float32Array);
+    const direct = episodeLossGradient(tf, matMul, Float32Array.from(mapped), 2, shape, 0.3, 'proto');
+    const through = episodeLossGradient(tf, matMul, x, 3, shape, 0.3, 'proto', (embedded) => matMul(embedded, tf.tensor2d(w)));
+    expect(through.loss).toBeCloseTo(direct.loss, 5);
+    for (let row = 0; row < 4; row++)
+      for (let column = 0; column < 3; column++) {
+        const expected = w[column]!.reduce((sum, weight, output) => sum + direct.gradient[row * 2 + output]! * weight, 0);
+        expect(through.gradient[row * 3 + column]).toBeCloseTo(expected, 5);
+      }
+    expect(Math.max(...Array.from(through.gradient).map(Math.abs))).toBeGreaterThan(1e-3);
   });
 });
