@@ -83,19 +83,24 @@ describe('paper benchmark output', () => {
   });
 });
 
+/** 8 species x 12 generated photos with splits: 4 for training, 2 for validation, 2 for test. */
+async function tinySplitDataset(folder: string): Promise<{ dataset: string; splits: string }> {
+  const dataset = path.join(folder, 'photos');
+  await writeSpeciesFolders(dataset, 8, 12);
+  const splits = path.join(folder, 'splits');
+  mkdirSync(splits);
+  const species = (first: number, end: number) => Array.from({ length: end - first }, (_, index) => `species ${first + index}`);
+  for (const [part, names] of [['train', species(0, 4)], ['val', species(4, 6)], ['test', species(6, 8)]] as const) {
+    writeFileSync(path.join(splits, `tiny_${part}.json`), JSON.stringify({ class_names: names }));
+  }
+  return { dataset, splits };
+}
+
 describe('runPaperBenchmark', () => {
   it('gives the same figures for a seed whatever order its cache numbered the photos in', async () => {
     const temporary = temporaryFolder();
     try {
-      // 8 species x 12 photos: 4 for training, 2 for validation, 2 for test.
-      const dataset = path.join(temporary.folder, 'photos');
-      await writeSpeciesFolders(dataset, 8, 12);
-      const splits = path.join(temporary.folder, 'splits');
-      mkdirSync(splits);
-      const species = (first: number, end: number) => Array.from({ length: end - first }, (_, index) => `species ${first + index}`);
-      for (const [part, names] of [['train', species(0, 4)], ['val', species(4, 6)], ['test', species(6, 8)]] as const) {
-        writeFileSync(path.join(splits, `tiny_${part}.json`), JSON.stringify({ class_names: names }));
-      }
+      const { dataset, splits } = await tinySplitDataset(temporary.folder);
       // A cache numbered in another order than the scan, as caches imported before imports wrote rows in scan
       // order are: every other photo removed and imported again, so those come last.
       const reorderedCache = path.join(temporary.folder, 'reordered-cache');
@@ -122,14 +127,7 @@ describe('runPaperBenchmark', () => {
   it('fine-tunes the last block too when asked, and lets validation choose', async () => {
     const temporary = temporaryFolder();
     try {
-      const dataset = path.join(temporary.folder, 'photos');
-      await writeSpeciesFolders(dataset, 8, 12);
-      const splits = path.join(temporary.folder, 'splits');
-      mkdirSync(splits);
-      const species = (first: number, end: number) => Array.from({ length: end - first }, (_, index) => `species ${first + index}`);
-      for (const [part, names] of [['train', species(0, 4)], ['val', species(4, 6)], ['test', species(6, 8)]] as const) {
-        writeFileSync(path.join(splits, `tiny_${part}.json`), JSON.stringify({ class_names: names }));
-      }
+      const { dataset, splits } = await tinySplitDataset(temporary.folder);
       const result = await runPaperBenchmark({
         dataset,
         splits,

@@ -20,7 +20,7 @@ import { deriveSeed, seededRandom } from '../util/random';
 import { type AdapterWeights, applyAdapter, featureNormalisation } from './adapter';
 import { groupByClass, sampleEpisode } from './episodes';
 import { episodeLossGradient, makeMatMul } from './losses';
-import { type EpochRecord, scoreClusterAccuracy } from './trainer';
+import { type EpochRecord, scheduledRate, scoreClusterAccuracy, sgdStep } from './trainer';
 
 /** One input size's block-input maps: `count` images x channels x positions (NCHW, flattened per image). */
 export interface BlockInputScale {
@@ -425,13 +425,7 @@ export async function trainLastBlock(
         tf.add(matMul(tf.div(tf.sub(embedded, tf.tensor1d(lossSpace.inputMean)), lossSpace.inputScale), tf.tensor2d(lossSpace.w1, [lossSpace.inputDims, lossSpace.outputDims])), tf.tensor1d(lossSpace.b1)) as import('@tensorflow/tfjs').Tensor2D
     : undefined;
   const velocity = { weight: new Float32Array(block.weight.length), bias: new Float32Array(block.bias.length) };
-  const step = (values: Float32Array, gradient: Float32Array, moment: Float32Array, rate: number) => {
-    for (let index = 0; index < values.length; index++) {
-      // PyTorch's SGD: v = momentum * v + (g + weightDecay * w); w -= rate * v
-      moment[index] = momentum * moment[index]! + gradient[index]! + weightDecay * values[index]!;
-      values[index] = values[index]! - rate * moment[index]!;
-    }
-  };
+  const step = (values: Float32Array, gradient: Float32Array, moment: Float32Array, rate: number) => sgdStep(values, gradient, moment, rate, momentum, weightDecay);
   // Validation clusters the block's features as the loss sees them: through the loss space when there is one.
   const validationCa = async (weights: LastBlockWeights, epoch: number) => {
     if (!validation) return Number.NaN;
@@ -446,7 +440,7 @@ export async function trainLastBlock(
   const history: EpochRecord[] = [];
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const epochStarted = performance.now();
-    const rate = learningRate * gamma ** milestones.filter((milestone) => epoch > milestone).length;
+    const rate = scheduledRate(learningRate, gamma, milestones, epoch);
     let lossSum = 0;
     let accuracySum = 0;
     for (let task = 0; task < tasksPerEpoch; task++) {

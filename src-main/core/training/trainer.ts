@@ -80,6 +80,19 @@ function columnSums(matrix: Float32Array, rows: number, columns: number): Float3
   return sums;
 }
 
+/** One step of PyTorch's SGD in place: v = momentum * v + (g + weightDecay * w); w -= rate * v. */
+export function sgdStep(values: Float32Array, gradient: Float32Array, velocity: Float32Array, rate: number, momentum: number, weightDecay: number): void {
+  for (let index = 0; index < values.length; index++) {
+    velocity[index] = momentum * velocity[index]! + gradient[index]! + weightDecay * values[index]!;
+    values[index] = values[index]! - rate * velocity[index]!;
+  }
+}
+
+/** The multi-step schedule: the learning rate times gamma for each milestone epoch already passed. */
+export function scheduledRate(learningRate: number, gamma: number, milestones: readonly number[], epoch: number): number {
+  return learningRate * gamma ** milestones.filter((milestone) => epoch > milestone).length;
+}
+
 /** Scores an adapter on validation features: K-means with k = number of species, CA (Eq. 4). */
 export async function validationClusterAccuracy(weights: AdapterWeights, validation: LabeledFeatures, seed: number): Promise<number> {
   return scoreClusterAccuracy(await applyAdapter(weights, validation), validation.labels, seed);
@@ -196,15 +209,7 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
 
   const w1Transposed = () => transpose(parameters.w1!, inputDims, firstWidth);
   const w2Transposed = () => transpose(parameters.w2!, hiddenDims, outputDims);
-  const step = (name: string, gradient: Float32Array, rate: number) => {
-    const values = parameters[name]!;
-    const velocity = velocities[name]!;
-    for (let index = 0; index < values.length; index++) {
-      // PyTorch's SGD: v = momentum * v + (g + weightDecay * w); w -= rate * v
-      velocity[index] = momentum * velocity[index]! + gradient[index]! + weightDecay * values[index]!;
-      values[index] = values[index]! - rate * velocity[index]!;
-    }
-  };
+  const step = (name: string, gradient: Float32Array, rate: number) => sgdStep(parameters[name]!, gradient, velocities[name]!, rate, momentum, weightDecay);
 
   const history: EpochRecord[] = [];
   let best: AdapterWeights | null = null;
@@ -212,7 +217,7 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
   let bestEpoch = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const epochStarted = performance.now();
-    const rate = learningRate * gamma ** milestones.filter((milestone) => epoch > milestone).length;
+    const rate = scheduledRate(learningRate, gamma, milestones, epoch);
     let lossSum = 0;
     let accuracySum = 0;
     for (let task = 0; task < tasksPerEpoch; task++) {
