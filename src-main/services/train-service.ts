@@ -94,9 +94,15 @@ export async function trainProject(project: Project, options: ProjectTrainOption
     const modelPath = project.modelPath();
     if (!modelPath) throw new Error('The project has no image model; choose one in the model panel first.');
     const pretrained = findLastBlock(await readTfjsArtifacts((await resolveModelPath(modelPath)).file));
+    // A photo that could not be decoded (now marked unreadable) has no block input: it is left out, as it is
+    // from the features below, instead of stopping the training.
+    const readable = new Set(project.store.labeledImages().map((row) => row.sha256));
+    const missing = new Set(
+      blockBackbones.flatMap((backbone) => [backbone.id, `${backbone.id}#flip`].flatMap((id) => project.store.imagesMissingEmbedding(id).map((row) => row.sha256))),
+    );
     const inputsOf = (species: string[]): BlockInputs | null => {
       if (species.length === 0) return null;
-      const images = labeledOf(species);
+      const images = labeledOf(species).filter((image) => readable.has(image.sha256) && !missing.has(image.sha256));
       return { ...blockInputsFor(project.store, blockBackbones, pretrained.inputs, images.map((image) => image.imageId)), labels: Int32Array.from(images.map((image) => image.label)) };
     };
     const trainMaps = inputsOf(trainSpecies)!;
@@ -116,6 +122,7 @@ export async function trainProject(project: Project, options: ProjectTrainOption
       learningRate: options.learningRate,
       milestones: options.milestones,
       gamma: options.gamma,
+      // The block learns from episodes (Eq. 3 or the scatter loss); KCL and MCL train the adapter only.
       loss: options.loss === 'scatter' ? 'scatter' : 'proto',
       tasksPerEpoch: options.blockTasksPerEpoch ?? 100,
       seed,

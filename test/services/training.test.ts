@@ -1,3 +1,4 @@
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandlers } from '../../src-main/services/api-handlers';
@@ -55,28 +56,34 @@ describe('trainProject', () => {
   it('fine-tunes the last block of a TF.js model, keeping it only when validation prefers it', async () => {
     const tfjs = Project.open(path.join(temporary.folder, 'tfjs-project'), TFJS_MODEL);
     try {
-      await importFolder(tfjs.store, path.join(temporary.folder, 'photos'), { labelsFromFolders: true, thumbnailPath: (sha) => tfjs.thumbnailPath(sha) });
+      // A copy of the photos, one of which is spoiled after the import: its decode fails during training.
+      const photos = path.join(temporary.folder, 'tfjs-photos');
+      cpSync(path.join(temporary.folder, 'photos'), photos, { recursive: true });
+      await importFolder(tfjs.store, photos, { labelsFromFolders: true, thumbnailPath: (sha) => tfjs.thumbnailPath(sha) });
+      writeFileSync(path.join(photos, 'species 0', '0.jpg'), 'not a photo any more');
       tfjs.store.setSetting(SCALES_SETTING, '64,96');
       const result = await trainProject(tfjs, { trainable: 'last-blocks', way: 5, tasksPerEpoch: 5, blockTasksPerEpoch: 6, epochs: 2, seed: 1 });
       expect(result.blockHistory).toHaveLength(2);
       expect(result.blockHistory.every((record) => Number.isFinite(record.loss) && record.validationCa > 0)).toBe(true);
-      // Block inputs were embedded at both sizes, plain and mirrored, for the 77 labeled photos.
+      // Block inputs were embedded at both sizes, plain and mirrored, for the 76 readable labeled photos.
       const backbone = await tfjs.backbone(undefined, { inputSize: 96, lastBlock: 'input' });
-      expect(tfjs.store.embeddingsForImages(`${backbone.id}#flip`).imageIds).toHaveLength(77);
+      expect(tfjs.store.embeddingsForImages(`${backbone.id}#flip`).imageIds).toHaveLength(76);
       // These noise "species" cannot be learned, so validation may keep the pretrained block (epoch 0).
       const weights = decodeAdapter(tfjs.store.checkpoint(result.checkpointId)!.weights);
       expect(weights.lastBlock !== undefined).toBe(result.blockEpoch! > 0);
       const prepared = await prepareEmbeddings(tfjs);
       expect(prepared.modelId).toBe(result.embeddingModelId);
-      expect(tfjs.store.embeddingsForImages(prepared.modelId).imageIds).toHaveLength(77);
+      expect(tfjs.store.embeddingsForImages(prepared.modelId).imageIds).toHaveLength(76);
     } finally {
       await tfjs.close();
     }
   });
 
   it('embeds every photo with the fine-tuned block of the active checkpoint', async () => {
-    const tfjs = Project.open(path.join(temporary.folder, 'tfjs-project'), TFJS_MODEL);
+    const tfjs = Project.open(path.join(temporary.folder, 'tfjs-project-2'), TFJS_MODEL);
     try {
+      await importFolder(tfjs.store, path.join(temporary.folder, 'photos'), { labelsFromFolders: true, thumbnailPath: (sha) => tfjs.thumbnailPath(sha) });
+      tfjs.store.setSetting(SCALES_SETTING, '64,96');
       const { readTfjsArtifacts } = await import('../../src-main/core/backbones/tfjs-artifacts');
       const { findLastBlock } = await import('../../src-main/core/backbones/tfjs-to-onnx');
       const block = findLastBlock(await readTfjsArtifacts(path.join(TFJS_MODEL, 'model.json')));
