@@ -101,7 +101,10 @@ function activate(value: number, kind: LastBlockWeights['activation']): number {
   return kind === 'relu6' && positive > 6 ? 6 : positive;
 }
 
-/** Whether the activation passes gradient at a pre-activation value. */
+/**
+ * Whether the activation passes gradient at a pre-activation value. (The onnxruntime graph's mask also passes
+ * at exactly 0 and 6, where the clip is not differentiable; the two agree everywhere else.)
+ */
 function passes(value: number, kind: LastBlockWeights['activation']): boolean {
   if (kind === 'linear') return true;
   return value > 0 && (kind === 'relu' || value < 6);
