@@ -15,12 +15,12 @@ import type { LastBlockWeights } from '../backbones/tfjs-to-onnx';
 import { readyTf } from '../backbones/tfjs-runtime';
 import type { VectorSet } from '../clustering/kmeans';
 import { buildGraphModel, fastestKernel, type GraphNode, type MatrixKernel, ONNX_BOOL, ONNX_FLOAT, ONNX_INT64 } from '../clustering/matrix-kernel';
-import { type LongWorkOptions, throwIfCancelled, yieldToEventLoop } from '../util/progress';
+import { yieldToEventLoop } from '../util/progress';
 import { deriveSeed, seededRandom } from '../util/random';
 import { type AdapterWeights, applyAdapter, featureNormalisation } from './adapter';
 import { groupByClass, sampleEpisode } from './episodes';
 import { episodeLossGradient, makeMatMul } from './losses';
-import { type EpochRecord, scheduledRate, scoreClusterAccuracy, sgdStep } from './trainer';
+import { type EpochRecord, runEpochs, scoreClusterAccuracy, sgdStep, type TrainOptions } from './trainer';
 
 /** One input size's block-input maps: `count` images x channels x positions (NCHW, flattened per image). */
 export interface BlockInputScale {
@@ -39,22 +39,13 @@ export interface BlockInputs {
   labels: Int32Array;
 }
 
-/** Settings of last-block training; defaults follow the paper and the adapter's trainer. */
-export interface LastBlockTrainOptions extends LongWorkOptions {
-  way?: number;
-  shot?: number;
-  query?: number;
-  tasksPerEpoch?: number;
-  epochs?: number;
-  /** Weight of the scatter loss in Eq. (3). Default 0.1. */
-  alpha?: number;
+/** Settings of last-block training: the adapter trainer's episodic ones (same defaults), with the episode losses only. */
+export interface LastBlockTrainOptions
+  extends Pick<
+    TrainOptions,
+    'way' | 'shot' | 'query' | 'tasksPerEpoch' | 'epochs' | 'alpha' | 'learningRate' | 'momentum' | 'weightDecay' | 'milestones' | 'gamma' | 'seed' | 'onEpoch' | 'signal' | 'onProgress'
+  > {
   loss?: 'proto' | 'scatter';
-  learningRate?: number;
-  momentum?: number;
-  weightDecay?: number;
-  milestones?: number[];
-  gamma?: number;
-  seed?: number;
   /**
    * Measure the loss after this fixed linear map (an adapter with hiddenDims 0, e.g. the within-class whitening
    * fitted on the pretrained block's training features; its unit-length output scaling is not applied), so
@@ -65,7 +56,6 @@ export interface LastBlockTrainOptions extends LongWorkOptions {
   lossSpace?: AdapterWeights;
   /** Run the block with products on this kernel and loops in JavaScript (tests) instead of the onnxruntime graphs. */
   kernel?: MatrixKernel;
-  onEpoch?: (record: EpochRecord) => void;
 }
 
 /** How the block runs: the onnxruntime graphs, or a matrix kernel with loops in JavaScript. */
@@ -437,17 +427,22 @@ export async function trainLastBlock(
   };
 
   const initialValidationCa = await validationCa(block, 0);
-  let best = copyBlock(block);
-  let bestCa = initialValidationCa;
-  let bestEpoch = 0;
-  const history: EpochRecord[] = [];
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    const epochStarted = performance.now();
-    const rate = scheduledRate(learningRate, gamma, milestones, epoch);
-    let lossSum = 0;
-    let accuracySum = 0;
-    for (let task = 0; task < tasksPerEpoch; task++) {
-      throwIfCancelled(signal);
+  const { best, bestEpoch, history } = await runEpochs(
+    {
+      epochs,
+      tasksPerEpoch,
+      learningRate,
+      gamma,
+      milestones,
+      validated: validation !== null,
+      progressEvery: 5,
+      yieldEvery: 1,
+      label: 'Last block: epoch',
+      signal,
+      onProgress,
+      onEpoch,
+    },
+    async (rate) => {
       const episode = sampleEpisode(rowsByClass, { way, shot, query }, random);
       const images = [...episode.support, ...episode.query];
       const count = images.length;
@@ -473,39 +468,13 @@ export async function trainLastBlock(
         const { rows, columns } = gatherMaps(mapsOf, channels, positions, images);
         gradients = await blockGradient(block, rows, columns, count, positions, engine.kernel, lossOf);
       }
-      const { loss: value, accuracy, weightGradient, biasGradient } = gradients;
-      if (!Number.isFinite(value)) {
-        throw new Error(`Training diverged at epoch ${epoch} (loss ${value}). Lower the learning rate (now ${learningRate}).`);
-      }
+      const { weightGradient, biasGradient } = gradients;
       step(block.weight, weightGradient, velocity.weight, rate);
       step(block.bias, biasGradient, velocity.bias, rate);
-      lossSum += value;
-      accuracySum += accuracy;
-      if (task % 5 === 4) {
-        onProgress?.({
-          fraction: (epoch - 1 + (task + 1) / tasksPerEpoch) / epochs,
-          message: `Last block: epoch ${epoch} of ${epochs}, task ${task + 1} of ${tasksPerEpoch}, loss ${(lossSum / (task + 1)).toFixed(4)}`,
-        });
-      }
-      await yieldToEventLoop();
-    }
-    const ca = await validationCa(block, epoch);
-    const record: EpochRecord = {
-      epoch,
-      loss: lossSum / tasksPerEpoch,
-      accuracy: accuracySum / tasksPerEpoch,
-      validationCa: ca,
-      learningRate: rate,
-      seconds: (performance.now() - epochStarted) / 1000,
-    };
-    history.push(record);
-    onEpoch?.(record);
-    // Without validation species the last epoch is kept.
-    if (!validation || ca > bestCa) {
-      best = copyBlock(block);
-      bestCa = ca;
-      bestEpoch = epoch;
-    }
-  }
+      return gradients;
+    },
+    async (epoch) => ({ snapshot: copyBlock(block), validationCa: await validationCa(block, epoch) }),
+    { snapshot: copyBlock(block), validationCa: initialValidationCa },
+  );
   return { best, bestEpoch, initialValidationCa, history, seconds: (performance.now() - started) / 1000 };
 }

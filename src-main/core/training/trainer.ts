@@ -93,6 +93,80 @@ export function scheduledRate(learningRate: number, gamma: number, milestones: r
   return learningRate * gamma ** milestones.filter((milestone) => epoch > milestone).length;
 }
 
+/** The episodic schedule's settings that both trainers (adapter and last block) share. */
+export interface EpochSchedule extends LongWorkOptions {
+  epochs: number;
+  tasksPerEpoch: number;
+  learningRate: number;
+  gamma: number;
+  milestones: readonly number[];
+  /** Whether validation scores exist (without them the last epoch is kept). */
+  validated: boolean;
+  /** Progress is reported every this many tasks. */
+  progressEvery: number;
+  /** The event loop is given a turn every this many tasks. */
+  yieldEvery: number;
+  /** The progress message's start, e.g. `Epoch` or `Last block: epoch`. */
+  label: string;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+/**
+ * Runs epochs of episodic tasks under the multi-step learning rate: cancellable between tasks, with progress,
+ * a diverged loss stopping the run, and after each epoch its snapshot and validation CA; keeps the best epoch
+ * (the first of equals; `start` competes as epoch 0). `runTask` samples and trains one task at a learning rate.
+ */
+export async function runEpochs<T>(
+  schedule: EpochSchedule,
+  runTask: (rate: number) => Promise<{ loss: number; accuracy: number }>,
+  endEpoch: (epoch: number) => Promise<{ snapshot: T; validationCa: number }>,
+  start: { snapshot: T; validationCa: number } | null = null,
+): Promise<{ best: T; bestEpoch: number; history: EpochRecord[] }> {
+  const { epochs, tasksPerEpoch, learningRate, gamma, milestones, signal, onProgress, onEpoch } = schedule;
+  const history: EpochRecord[] = [];
+  let best: T | null = start ? start.snapshot : null;
+  let bestCa = start?.validationCa ?? -Infinity;
+  let bestEpoch = 0;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const epochStarted = performance.now();
+    const rate = scheduledRate(learningRate, gamma, milestones, epoch);
+    let lossSum = 0;
+    let accuracySum = 0;
+    for (let task = 0; task < tasksPerEpoch; task++) {
+      throwIfCancelled(signal);
+      const { loss, accuracy } = await runTask(rate);
+      if (!Number.isFinite(loss)) throw new Error(`Training diverged at epoch ${epoch} (loss ${loss}). Lower the learning rate (now ${learningRate}).`);
+      lossSum += loss;
+      accuracySum += accuracy;
+      if ((task + 1) % schedule.progressEvery === 0) {
+        onProgress?.({
+          fraction: (epoch - 1 + (task + 1) / tasksPerEpoch) / epochs,
+          message: `${schedule.label} ${epoch} of ${epochs}, task ${task + 1} of ${tasksPerEpoch}, loss ${(lossSum / (task + 1)).toFixed(4)}`,
+        });
+      }
+      if ((task + 1) % schedule.yieldEvery === 0) await yieldToEventLoop();
+    }
+    const { snapshot, validationCa } = await endEpoch(epoch);
+    const record: EpochRecord = {
+      epoch,
+      loss: lossSum / tasksPerEpoch,
+      accuracy: accuracySum / tasksPerEpoch,
+      validationCa,
+      learningRate: rate,
+      seconds: (performance.now() - epochStarted) / 1000,
+    };
+    history.push(record);
+    onEpoch?.(record);
+    // Without validation species the last epoch is kept.
+    if (!schedule.validated || validationCa > bestCa) {
+      best = snapshot;
+      bestCa = validationCa;
+      bestEpoch = epoch;
+    }
+  }
+  return { best: best!, bestEpoch, history };
+}
+
 /** Scores an adapter on validation features: K-means with k = number of species, CA (Eq. 4). */
 export async function validationClusterAccuracy(weights: AdapterWeights, validation: LabeledFeatures, seed: number): Promise<number> {
   return scoreClusterAccuracy(await applyAdapter(weights, validation), validation.labels, seed);
@@ -211,17 +285,9 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
   const w2Transposed = () => transpose(parameters.w2!, hiddenDims, outputDims);
   const step = (name: string, gradient: Float32Array, rate: number) => sgdStep(parameters[name]!, gradient, velocities[name]!, rate, momentum, weightDecay);
 
-  const history: EpochRecord[] = [];
-  let best: AdapterWeights | null = null;
-  let bestCa = -Infinity;
-  let bestEpoch = 0;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    const epochStarted = performance.now();
-    const rate = scheduledRate(learningRate, gamma, milestones, epoch);
-    let lossSum = 0;
-    let accuracySum = 0;
-    for (let task = 0; task < tasksPerEpoch; task++) {
-      throwIfCancelled(signal);
+  const { best, bestEpoch, history } = await runEpochs(
+    { epochs, tasksPerEpoch, learningRate, gamma, milestones, validated: validation !== null, progressEvery: 10, yieldEvery: 10, label: 'Epoch', signal, onProgress, onEpoch },
+    async (rate) => {
       const episode = sampleEpisode(rowsByClass, { way, shot, query }, random);
       const rowsList = [...episode.support, ...episode.query];
       const rows = rowsList.length;
@@ -247,9 +313,6 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
         for (let index = 0; index < embeddings.length; index++) embeddings[index] = embeddings[index]! + parameters.b2![index % outputDims]!;
       }
       const result = lossAndGradients(embeddings, rows, episode.way, classes);
-      if (!Number.isFinite(result.loss)) {
-        throw new Error(`Training diverged at epoch ${epoch} (loss ${result.loss}). Lower the learning rate (now ${learningRate}).`);
-      }
       // Backward: dW = input^T x dZ as a product of transposes on the kernel.
       const gradientOut = result.embeddingGradient;
       let gradientFirst = gradientOut;
@@ -265,34 +328,12 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
         step('wc', result.headGradients[0]!, rate);
         step('bc', result.headGradients[1]!, rate);
       }
-      lossSum += result.loss;
-      accuracySum += result.accuracy;
-      if (task % 10 === 9) {
-        onProgress?.({
-          fraction: (epoch - 1 + (task + 1) / tasksPerEpoch) / epochs,
-          message: `Epoch ${epoch} of ${epochs}, task ${task + 1} of ${tasksPerEpoch}, loss ${(lossSum / (task + 1)).toFixed(4)}`,
-        });
-        await yieldToEventLoop();
-      }
-    }
-    const weights = snapshot();
-    const validationCa = validation ? await validationClusterAccuracy(weights, validation, deriveSeed(seed, epoch)) : Number.NaN;
-    const record: EpochRecord = {
-      epoch,
-      loss: lossSum / tasksPerEpoch,
-      accuracy: accuracySum / tasksPerEpoch,
-      validationCa,
-      learningRate: rate,
-      seconds: (performance.now() - epochStarted) / 1000,
-    };
-    history.push(record);
-    onEpoch?.(record);
-    // Without validation species the last epoch is kept.
-    if (!validation || validationCa > bestCa) {
-      best = weights;
-      bestCa = validationCa;
-      bestEpoch = epoch;
-    }
-  }
-  return { best: best!, bestEpoch, history, seconds: (performance.now() - started) / 1000 };
+      return result;
+    },
+    async (epoch) => {
+      const weights = snapshot();
+      return { snapshot: weights, validationCa: validation ? await validationClusterAccuracy(weights, validation, deriveSeed(seed, epoch)) : Number.NaN };
+    },
+  );
+  return { best, bestEpoch, history, seconds: (performance.now() - started) / 1000 };
 }
