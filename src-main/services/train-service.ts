@@ -8,7 +8,7 @@
 import { type AdapterWeights, encodeAdapter } from '../core/training/adapter';
 import { shuffledPrefix } from '../core/training/episodes';
 import { type EpochRecord, type LabeledFeatures, type TrainOptions, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
-import { fitWithinClassWhitening, mapLabeledFeatures } from '../core/training/whitening';
+import { fitWithinClassWhitening, mapLabeledFeatures, WHITENING_POWER } from '../core/training/whitening';
 import { type BlockInputs, lastBlockFeatures, trainLastBlock } from '../core/training/last-block';
 import { resolveModelPath } from '../core/backbones/load-backbone';
 import { readTfjsArtifacts } from '../core/backbones/tfjs-artifacts';
@@ -159,9 +159,10 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   };
   const train = features(trainSpecies, false);
   const validation = validationCount > 0 ? features(validationSpecies, true) : null;
-  // Within-class whitening fitted on the training species (closed form, see whitening.ts), then the
-  // episodic adapter over the whitened features: residual, so it starts from the whitening alone.
-  const whitening = await fitWithinClassWhitening(train);
+  // Within-class whitening of the features' square roots (WHITENING_POWER) fitted on the training species
+  // (closed form, see whitening.ts), then the episodic adapter over the whitened features: residual, so it
+  // starts from the whitening alone.
+  const whitening = await fitWithinClassWhitening(train, { power: WHITENING_POWER });
   const settings: TrainOptions = { hiddenDims: 0, outputDims: 256, learningRate: 1e-3, ...options };
   const result = await trainAdapter(await mapLabeledFeatures(whitening, train), validation ? await mapLabeledFeatures(whitening, validation) : null, {
     ...settings,

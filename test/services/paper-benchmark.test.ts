@@ -26,6 +26,7 @@ const result: PaperBenchmarkResult = {
   runs: 5,
   frozen: { kmeans: score(0.1), spectral: score(0.2) },
   whitened: { kmeans: score(0.3), spectral: score(0.4) },
+  power: { chosen: 0.5, validationCa: { '1': 0.71, '0.5': 0.73 } },
   final: { features: 'whitening', validationCa: { whitening: 0.73, episodic: 0.72 } },
   episodic: { alpha: 0.1, kmeans: score(0.5), spectral: score(0.6), validationCa: { '0': 0.7, '0.1': 0.71 }, bestEpoch: 6 },
   trainable: 'head',
@@ -54,8 +55,9 @@ describe('paper benchmark output', () => {
 
   it('keeps the JSON keys and adds the input sizes and embedding time', () => {
     const json = JSON.parse(paperBenchmarkJson(result)) as Record<string, unknown>;
-    expect(Object.keys(json)).toEqual(['frozen', 'whitened', 'final', 'episodic', 'trainable', 'last_blocks', 'seeded', 'train_seconds', 'scales', 'embed_seconds']);
+    expect(Object.keys(json)).toEqual(['frozen', 'whitened', 'power', 'final', 'episodic', 'trainable', 'last_blocks', 'seeded', 'train_seconds', 'scales', 'embed_seconds']);
     expect(json.trainable).toBe('head');
+    expect(json.power).toBe(0.5);
     expect(json.last_blocks).toBeNull();
     expect(json.episodic).toEqual({ alpha: 0.1, kmeans: { ca: 0.5, nmi: 0.6, ami: 0.55, ari: 0.5, ari_sd: 0.01 }, spectral: { ca: 0.5, nmi: 0.6, ami: 0.55, ari: 0.6, ari_sd: 0.01 } });
     expect(json.seeded).toEqual({
@@ -77,6 +79,8 @@ describe('paper benchmark output', () => {
     expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged) | K-means | 0.500 (0.020) | 0.600 | 0.550 | 0.100 (0.010) |');
     expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged), 5 labeled per species (ARI on the rest) | balanced-soft-seeded-kmeans T0.05 | | | | 0.550 |');
     expect(table).toContain('| whitening-refit, 5 labeled per species, best not assuming equally common species | soft-seeded-kmeans T0.05 | | | | 0.770 (0.020) |');
+    expect(table).toContain('| frozen ^ 0.5 + within-class whitening | spectral | 0.500 (0.020) | 0.600 | 0.550 | 0.400 (0.010) |');
+    expect(table).toContain('Input power chosen on validation (mean K-means CA of the whitening): 0.5 {"1":0.71,"0.5":0.73}');
     expect(table).toContain('Seeded, validation ARI: seeded-kmeans 0.700; balanced-soft-seeded-kmeans T0.05, whitening refit 0.850');
     expect(table).toContain('features m-0f20878d253f@224+288+320');
     expect(table).toContain('Embedding (224, 288, 320 px, plain and mirrored, what the cache lacked): 120.0 s');
@@ -118,6 +122,9 @@ describe('runPaperBenchmark', () => {
       const reordered = await runPaperBenchmark({ ...options, cacheFolder: reorderedCache });
       const figures = (result: PaperBenchmarkResult) => ({ ...result, train_seconds: 0, embed_seconds: 0, seconds: 0 });
       expect(fresh.images).toEqual({ train: 48, validation: 24, test: 24 });
+      // The input power is chosen by the whitening's validation CA among 1 and 0.5.
+      expect(Object.keys(fresh.power.validationCa)).toEqual(['1', '0.5']);
+      expect(fresh.power.validationCa[String(fresh.power.chosen)]).toBe(Math.max(...Object.values(fresh.power.validationCa)));
       expect(figures(reordered)).toEqual(figures(fresh));
     } finally {
       temporary.cleanup();

@@ -12,7 +12,13 @@ export interface AdapterWeights {
   inputDims: number;
   hiddenDims: number;
   outputDims: number;
-  /** Subtracted from each input feature (the training set's mean). */
+  /**
+   * Power applied to each input feature before centring, keeping its sign (|x|^p sign(x), Tukey's ladder of
+   * powers as in transductive few-shot learning, Hu et al. 2021): p 0.5 evens out the skewed, non-negative
+   * pooled activations of a CNN. Absent or 1: none.
+   */
+  inputPower?: number;
+  /** Subtracted from each input feature (the training set's mean, after any inputPower). */
   inputMean: Float32Array;
   /** Inputs are divided by this after centring (the training set's root mean square deviation). */
   inputScale: number;
@@ -51,11 +57,30 @@ export function featureNormalisation(vectors: VectorSet): { mean: Float32Array; 
   return { mean, scale: Math.sqrt(squares / (count * dims)) || 1 };
 }
 
-/** Centres and scales rows as the adapter's first step. */
-export function normaliseRows(data: Float32Array, count: number, dims: number, mean: Float32Array, scale: number): Float32Array {
+/**
+ * Each value raised to `power` with its sign kept: a copy, or the same array when power is 1.
+ *
+ * signedPower(Float32Array.from([4, -9, 0]), 0.5) // Float32Array [2, -3, 0]
+ */
+export function signedPower(data: Float32Array, power: number): Float32Array {
+  if (power === 1) return data;
+  const raise = signedPowerOf(power);
+  return data.map(raise);
+}
+
+/** The function x -> |x|^power sign(x); a square root for 0.5, the common case, which is about 10 times faster than `**`. */
+function signedPowerOf(power: number): (value: number) => number {
+  if (!(power > 0)) throw new Error(`The input power must be positive, not ${power}.`);
+  if (power === 0.5) return (value) => (value < 0 ? -Math.sqrt(-value) : Math.sqrt(value));
+  return (value) => (value < 0 ? -((-value) ** power) : value ** power);
+}
+
+/** Centres and scales rows (after any signed power) as the adapter's first step. */
+export function normaliseRows(data: Float32Array, count: number, dims: number, mean: Float32Array, scale: number, power = 1): Float32Array {
   const out = new Float32Array(count * dims);
+  const source = power === 1 ? data.subarray(0, count * dims) : signedPower(data.subarray(0, count * dims), power);
   for (let row = 0; row < count; row++) {
-    for (let index = 0; index < dims; index++) out[row * dims + index] = (data[row * dims + index]! - mean[index]!) / scale;
+    for (let index = 0; index < dims; index++) out[row * dims + index] = (source[row * dims + index]! - mean[index]!) / scale;
   }
   return out;
 }
@@ -102,6 +127,7 @@ async function applyLayers(weights: AdapterWeights, vectors: VectorSet, kernel?:
       vectors.dims,
       weights.inputMean,
       weights.inputScale,
+      weights.inputPower ?? 1,
     );
     const first = await matrices.multiplyTransposed(input, rows, w1t, firstWidth, weights.inputDims);
     if (!w2t) {
@@ -131,6 +157,7 @@ export function encodeAdapter(weights: AdapterWeights): Buffer {
     hiddenDims: weights.hiddenDims,
     outputDims: weights.outputDims,
     inputScale: weights.inputScale,
+    ...(weights.inputPower !== undefined ? { inputPower: weights.inputPower } : {}),
     residual: weights.residual ?? false,
     normaliseOutput: weights.normaliseOutput ?? false,
     beforeBytes: before ? before.length : 0,
@@ -157,6 +184,7 @@ export function decodeAdapter(buffer: Buffer): AdapterWeights {
     hiddenDims: number;
     outputDims: number;
     inputScale: number;
+    inputPower?: number;
     residual?: boolean;
     normaliseOutput?: boolean;
     beforeBytes?: number;
@@ -191,6 +219,7 @@ export function decodeAdapter(buffer: Buffer): AdapterWeights {
     hiddenDims: header.hiddenDims,
     outputDims: header.outputDims,
     inputScale: header.inputScale,
+    ...(header.inputPower !== undefined ? { inputPower: header.inputPower } : {}),
     residual: header.residual ?? false,
     normaliseOutput: header.normaliseOutput ?? false,
     ...(before ? { before } : {}),

@@ -50,7 +50,8 @@ export interface LastBlockTrainOptions
    * Measure the loss after this fixed linear map (an adapter with hiddenDims 0, e.g. the within-class whitening
    * fitted on the pretrained block's training features; its unit-length output scaling is not applied), so
    * the block learns what clustering through that map sees; validation clusters through it too (with the
-   * scaling). Default: the features centred and scaled. On EU Moths the whitened loss gave whitened
+   * scaling). No input power: its gradient is unbounded near the zero features that ReLU6 pooling gives.
+   * Default: the features centred and scaled. On EU Moths the whitened loss gave whitened
    * validation CA 0.760 against 0.742 (0.748 pretrained).
    */
   lossSpace?: AdapterWeights;
@@ -409,8 +410,8 @@ export async function trainLastBlock(
   // The loss sees the block's features centred and scaled by the frozen training features' statistics.
   const { mean, scale } = featureNormalisation(await lastBlockFeatures(block, train, 'plain', options.kernel));
   const { lossSpace } = options;
-  if (lossSpace && (lossSpace.hiddenDims !== 0 || lossSpace.residual || lossSpace.before || lossSpace.inputDims !== outputs)) {
-    throw new Error(`The loss space must be one linear map from the block's ${outputs} features.`);
+  if (lossSpace && (lossSpace.hiddenDims !== 0 || lossSpace.residual || lossSpace.before || (lossSpace.inputPower ?? 1) !== 1 || lossSpace.inputDims !== outputs)) {
+    throw new Error(`The loss space must be one linear map from the block's ${outputs} features, with no input power.`);
   }
   // ((x - mean) / scale) W + b, in the TF.js graph so the loss's gradient flows back through it.
   const throughLossSpace = lossSpace

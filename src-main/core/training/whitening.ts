@@ -9,7 +9,7 @@
  */
 import { symmetricEigen } from '../clustering/linear-algebra';
 import { fastestKernel, type MatrixKernel } from '../clustering/matrix-kernel';
-import { type AdapterWeights, applyAdapter } from './adapter';
+import { type AdapterWeights, applyAdapter, signedPower } from './adapter';
 import type { LabeledFeatures } from './trainer';
 
 /** Settings of the whitening fit. */
@@ -21,8 +21,17 @@ export interface WhiteningOptions {
    * estimate fully (unstable with few images per species); 1 gives plain PCA with equal scaling. Default 0.1.
    */
   shrinkage?: number;
+  /** Signed power applied to the features first (AdapterWeights.inputPower). Default 1 (none); see WHITENING_POWER. */
+  power?: number;
   kernel?: MatrixKernel;
 }
+
+/**
+ * The input power the app whitens with. Chosen on validation species only (mean K-means CA over 3 seeds,
+ * whitening fitted on the training species, MobileNetV2 0.35 features at 224 + 288 + 320 px): EU Moths
+ * 0.7655 at power 1 against 0.7697 at 0.5, CUB 0.8752 against 0.9352.
+ */
+export const WHITENING_POWER = 0.5;
 
 /**
  * Fits within-class whitening on labeled features (every `views` copy counts as more samples) and returns
@@ -31,11 +40,11 @@ export interface WhiteningOptions {
  * await fitWithinClassWhitening({ data, count: 2200, dims: 1280, labels }) // AdapterWeights, 1280 -> 256, normaliseOutput
  */
 export async function fitWithinClassWhitening(features: LabeledFeatures, options: WhiteningOptions = {}): Promise<AdapterWeights> {
-  const { dims: wanted = 256, shrinkage = 0.1 } = options;
+  const { dims: wanted = 256, shrinkage = 0.1, power = 1 } = options;
   if (shrinkage < 0 || shrinkage > 1) throw new Error(`shrinkage must be between 0 and 1, not ${shrinkage}.`);
   const kernel = options.kernel ?? (await fastestKernel());
   const inputDims = features.dims;
-  const views = [features.data, ...(features.views ?? [])];
+  const views = [features.data, ...(features.views ?? [])].map((view) => signedPower(view, power));
   const samples = features.count * views.length;
   const classes = new Set(features.labels).size;
   const dims = Math.max(1, Math.min(wanted, inputDims, samples - classes));
@@ -115,6 +124,7 @@ export async function fitWithinClassWhitening(features: LabeledFeatures, options
     inputDims,
     hiddenDims: 0,
     outputDims: dims,
+    ...(power !== 1 ? { inputPower: power } : {}),
     inputMean: Float32Array.from(mean),
     inputScale: 1,
     w1,

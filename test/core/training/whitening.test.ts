@@ -40,6 +40,20 @@ describe('fitWithinClassWhitening', () => {
     expect(capped.outputDims).toBe(1);
   });
 
+  it('fits on the features raised to the input power and stores that power', async () => {
+    // The squares of the example's features: their square roots are the example, so the outputs are too.
+    const squared = { ...features, data: features.data.map((value) => value * value) };
+    const weights = await fitWithinClassWhitening(squared, { dims: 2, shrinkage: 0.5, power: 0.5, kernel: javascriptKernel() });
+    expect(weights.inputPower).toBe(0.5);
+    expect(Array.from(weights.inputMean)).toEqual([1, 2]);
+    const out = await applyAdapter(weights, squared, javascriptKernel());
+    for (let row = 0; row < 4; row++) {
+      expect(Math.abs(out.data[row * 2]!)).toBeCloseTo(0.96077, 4);
+      expect(Math.abs(out.data[row * 2 + 1]!)).toBeCloseTo(0.27735, 4);
+    }
+    expect((await fitWithinClassWhitening(features, { dims: 2, kernel: javascriptKernel() })).inputPower).toBeUndefined();
+  });
+
   it('rejects shrinkage outside 0..1', async () => {
     await expect(fitWithinClassWhitening(features, { shrinkage: 2, kernel: javascriptKernel() })).rejects.toThrow(/shrinkage/);
   });
