@@ -195,6 +195,8 @@ export interface TrainingSettings {
 /** One finished training epoch, for the live curves. */
 export interface TrainingEpoch {
   jobId: string;
+  /** What the epoch trained: the model's last block ('Last block and adapter' trains it first) or the adapter. */
+  stage: 'last-block' | 'adapter';
   epoch: number;
   loss: number;
   /** Query accuracy of the prototypical classifier within episodes (NaN for pairwise losses). */

@@ -20,7 +20,7 @@ import { findLastBlock } from '../core/backbones/tfjs-to-onnx';
 import { readTfjsArtifacts } from '../core/backbones/tfjs-artifacts';
 import { resolveModelPath } from '../core/backbones/load-backbone';
 import { lastBlockFeatures, trainLastBlock } from '../core/training/last-block';
-import { type LabeledFeatures, type TrainOptions, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
+import { type LabeledFeatures, meanValidationCa, type TrainOptions, trainAdapter } from '../core/training/trainer';
 import { fitWithinClassWhitening, mapLabeledFeatures, WHITENING_POWER, withLabeledSpecies } from '../core/training/whitening';
 import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
@@ -271,13 +271,6 @@ async function seededRuns(
 
 function average(first: Float32Array, second: Float32Array): Float32Array {
   return first.map((value, index) => (value + second[index]!) / 2);
-}
-
-/** The validation measure of every choice here: mean K-means cluster accuracy of the mapped validation species over 3 seeds. */
-async function meanValidationCa(weights: AdapterWeights, validation: LabeledFeatures, seed: number): Promise<number> {
-  let sum = 0;
-  for (let trial = 0; trial < 3; trial++) sum += await validationClusterAccuracy(weights, validation, deriveSeed(seed, 500 + trial));
-  return sum / 3;
 }
 
 /** The whitening settings of the benchmark: 256 dimensions, shrinkage 0.1, the chosen input power. */

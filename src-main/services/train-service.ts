@@ -7,7 +7,7 @@
  */
 import { type AdapterWeights, encodeAdapter } from '../core/training/adapter';
 import { shuffledPrefix } from '../core/training/episodes';
-import { type EpochRecord, type LabeledFeatures, type TrainOptions, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
+import { type EpochRecord, type LabeledFeatures, type TrainOptions, meanValidationCa, trainAdapter } from '../core/training/trainer';
 import { fitWithinClassWhitening, mapLabeledFeatures, WHITENING_POWER } from '../core/training/whitening';
 import { type BlockInputs, lastBlockFeatures, trainLastBlock } from '../core/training/last-block';
 import { resolveModelPath } from '../core/backbones/load-backbone';
@@ -26,9 +26,14 @@ import { gatherRows } from '../core/util/rows';
  */
 export type Trainable = 'head' | 'last-blocks' | 'all';
 
+/** What an epoch trained: the backbone's last block or the adapter over the features. */
+export type TrainingStage = 'last-block' | 'adapter';
+
 /** Project training settings. */
-export interface ProjectTrainOptions extends TrainOptions {
+export interface ProjectTrainOptions extends Omit<TrainOptions, 'onEpoch'> {
   trainable?: Trainable;
+  /** After each epoch of either stage: the last block's (with trainable 'last-blocks', first) or the adapter's. */
+  onEpoch?: (record: EpochRecord & { stage: TrainingStage }) => void;
   /** Tasks per epoch of last-block training (each costs about 30 adapter tasks). Default 100. */
   blockTasksPerEpoch?: number;
 }
@@ -127,6 +132,7 @@ export async function trainProject(project: Project, options: ProjectTrainOption
       tasksPerEpoch: options.blockTasksPerEpoch ?? 100,
       seed,
       signal,
+      onEpoch: (record) => options.onEpoch?.({ ...record, stage: 'last-block' }),
       onProgress: (progress) => onProgress({ fraction: 0.1 + 0.35 * progress.fraction, message: progress.message }),
     });
     blockHistory = result.history;
@@ -163,7 +169,13 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   // (closed form, see whitening.ts), then the episodic adapter over the whitened features: residual, so it
   // starts from the whitening alone.
   const whitening = await fitWithinClassWhitening(train, { power: WHITENING_POWER });
-  const settings: TrainOptions = { hiddenDims: 0, outputDims: 256, learningRate: 1e-3, ...options };
+  const settings: TrainOptions = {
+    hiddenDims: 0,
+    outputDims: 256,
+    learningRate: 1e-3,
+    ...options,
+    onEpoch: (record) => options.onEpoch?.({ ...record, stage: 'adapter' }),
+  };
   const result = await trainAdapter(await mapLabeledFeatures(whitening, train), validation ? await mapLabeledFeatures(whitening, validation) : null, {
     ...settings,
     residual: settings.hiddenDims === 0,
@@ -175,14 +187,7 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   // (mean K-means CA over 3 seeds), as the paper benchmark decides.
   const trained: AdapterWeights = { ...result.best, before: whitening };
   let weights: AdapterWeights = trained;
-  if (validation) {
-    const score = async (candidate: AdapterWeights) => {
-      let sum = 0;
-      for (let trial = 0; trial < 3; trial++) sum += await validationClusterAccuracy(candidate, validation, deriveSeed(seed, 500 + trial));
-      return sum / 3;
-    };
-    if ((await score(whitening)) >= (await score(trained))) weights = whitening;
-  }
+  if (validation && (await meanValidationCa(whitening, validation, seed)) >= (await meanValidationCa(trained, validation, seed))) weights = whitening;
   // The checkpoint carries the fine-tuned block: its features come from the backbone run with it.
   if (lastBlock) weights = { ...weights, lastBlock };
   const { onProgress: _progress, onEpoch: _epoch, signal: _signal, ...stored } = settings;

@@ -62,7 +62,17 @@ describe('trainProject', () => {
       await importFolder(tfjs.store, photos, { labelsFromFolders: true, thumbnailPath: (sha) => tfjs.thumbnailPath(sha) });
       writeFileSync(path.join(photos, 'species 0', '0.jpg'), 'not a photo any more');
       tfjs.store.setSetting(SCALES_SETTING, '64,96');
-      const result = await trainProject(tfjs, { trainable: 'last-blocks', way: 5, tasksPerEpoch: 5, blockTasksPerEpoch: 6, epochs: 2, seed: 1 });
+      const stages: string[] = [];
+      const result = await trainProject(tfjs, {
+        trainable: 'last-blocks',
+        way: 5,
+        tasksPerEpoch: 5,
+        blockTasksPerEpoch: 6,
+        epochs: 2,
+        seed: 1,
+        onEpoch: (record) => stages.push(`${record.stage} ${record.epoch}`),
+      });
+      expect(stages).toEqual(['last-block 1', 'last-block 2', 'adapter 1', 'adapter 2']);
       expect(result.blockHistory).toHaveLength(2);
       expect(result.blockHistory.every((record) => Number.isFinite(record.loss) && record.validationCa > 0)).toBe(true);
       // Block inputs were embedded at both sizes, plain and mirrored, for the 76 readable labeled photos.
@@ -71,6 +81,10 @@ describe('trainProject', () => {
       // These noise "species" cannot be learned, so validation may keep the pretrained block (epoch 0).
       const weights = decodeAdapter(tfjs.store.checkpoint(result.checkpointId)!.weights);
       expect(weights.lastBlock !== undefined).toBe(result.blockEpoch! > 0);
+      // The whitening at the chain's start works on the features' square roots.
+      let first = weights;
+      while (first.before) first = first.before;
+      expect(first.inputPower).toBe(0.5);
       const prepared = await prepareEmbeddings(tfjs);
       expect(prepared.modelId).toBe(result.embeddingModelId);
       expect(tfjs.store.embeddingsForImages(prepared.modelId).imageIds).toHaveLength(76);
@@ -112,13 +126,13 @@ describe('trainProject', () => {
 
   it('runs as a job from the API with epoch events', async () => {
     const handlers = createApiHandlers(project);
-    const epochs: number[] = [];
-    const unsubscribe = project.jobs.subscribe({ progress: () => {}, finished: () => {}, trainingEpoch: (event) => epochs.push(event.epoch) });
+    const epochs: string[] = [];
+    const unsubscribe = project.jobs.subscribe({ progress: () => {}, finished: () => {}, trainingEpoch: (event) => epochs.push(`${event.stage} ${event.epoch}`) });
     const { jobId } = await handlers['training:start']({ epochs: 2, tasksPerEpoch: 5, way: 5 });
     const finished = await project.jobs.wait(jobId);
     unsubscribe();
     expect(finished.status).toBe('done');
     expect(finished.message).toMatch(/Fine-tuned on 5 species/);
-    expect(epochs).toEqual([1, 2]);
+    expect(epochs).toEqual(['adapter 1', 'adapter 2']);
   });
 });

@@ -172,6 +172,16 @@ export async function validationClusterAccuracy(weights: AdapterWeights, validat
   return scoreClusterAccuracy(await applyAdapter(weights, validation), validation.labels, seed);
 }
 
+/**
+ * The measure every choice between finished feature maps uses (whitening or adapter, input power, head or
+ * last block): validationClusterAccuracy averaged over 3 K-means seeds derived from `seed` (500, 501, 502).
+ */
+export async function meanValidationCa(weights: AdapterWeights, validation: LabeledFeatures, seed: number): Promise<number> {
+  let sum = 0;
+  for (let trial = 0; trial < 3; trial++) sum += await validationClusterAccuracy(weights, validation, deriveSeed(seed, 500 + trial));
+  return sum / 3;
+}
+
 /** K-means (3 restarts) with k = number of species on embedded vectors, scored by cluster accuracy (Eq. 4). */
 export async function scoreClusterAccuracy(embedded: VectorSet, labels: Int32Array, seed: number): Promise<number> {
   const result = await kmeans(embedded, { k: new Set(labels).size, seed, restarts: 3 });
