@@ -36,12 +36,13 @@ const result: PaperBenchmarkResult = {
     method: 'balanced-soft-seeded-kmeans',
     temperature: 0.05,
     features: 'whitening-refit',
+    refit_weight: 16,
     trainable: 'head',
     ari: 0.8,
     ari_sd: 0.03,
     frozen_ari: 0.55,
-    validation: { 'seeded-kmeans': 0.7, 'balanced-soft-seeded-kmeans T0.05, whitening refit': 0.85 },
-    unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', trainable: 'head', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
+    validation: { 'seeded-kmeans': 0.7, 'balanced-soft-seeded-kmeans T0.05, whitening refit x16': 0.85 },
+    unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', refit_weight: 4, trainable: 'head', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
   },
   train_seconds: 300,
   embed_seconds: 120,
@@ -65,10 +66,11 @@ describe('paper benchmark output', () => {
       method: 'balanced-soft-seeded-kmeans',
       temperature: 0.05,
       features: 'whitening-refit',
+      refit_weight: 16,
       trainable: 'head',
       ari: 0.8,
       ari_sd: 0.03,
-      unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', trainable: 'head', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
+      unbalanced: { method: 'soft-seeded-kmeans', temperature: 0.05, features: 'whitening-refit', refit_weight: 4, trainable: 'head', validation_ari: 0.82, ari: 0.77, ari_sd: 0.02 },
     });
     expect(json.scales).toEqual([224, 288, 320]);
     expect(json.embed_seconds).toBe(120);
@@ -78,10 +80,10 @@ describe('paper benchmark output', () => {
     const table = paperBenchmarkTable(result);
     expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged) | K-means | 0.500 (0.020) | 0.600 | 0.550 | 0.100 (0.010) |');
     expect(table).toContain('| frozen (224 + 288 + 320 px, mirror-averaged), 5 labeled per species (ARI on the rest) | balanced-soft-seeded-kmeans T0.05 | | | | 0.550 |');
-    expect(table).toContain('| whitening-refit, 5 labeled per species, best not assuming equally common species | soft-seeded-kmeans T0.05 | | | | 0.770 (0.020) |');
+    expect(table).toContain('| whitening-refit x4, 5 labeled per species, best not assuming equally common species | soft-seeded-kmeans T0.05 | | | | 0.770 (0.020) |');
     expect(table).toContain('| frozen ^ 0.5 + within-class whitening | spectral | 0.500 (0.020) | 0.600 | 0.550 | 0.400 (0.010) |');
     expect(table).toContain('Input power chosen on validation (mean K-means CA of the whitening): 0.5 {"1":0.71,"0.5":0.73}');
-    expect(table).toContain('Seeded, validation ARI: seeded-kmeans 0.700; balanced-soft-seeded-kmeans T0.05, whitening refit 0.850');
+    expect(table).toContain('Seeded, validation ARI: seeded-kmeans 0.700; balanced-soft-seeded-kmeans T0.05, whitening refit x16 0.850');
     expect(table).toContain('features m-0f20878d253f@224+288+320');
     expect(table).toContain('Embedding (224, 288, 320 px, plain and mirrored, what the cache lacked): 120.0 s');
   });
@@ -160,8 +162,9 @@ describe('runPaperBenchmark', () => {
       expect(JSON.parse(paperBenchmarkJson(result)).last_blocks.tasks_per_epoch).toBe(4);
       // Seeded clustering chose among the candidates on both feature spaces, by validation ARI.
       const names = Object.keys(result.seeded!.validation);
-      expect(names).toHaveLength(28);
-      expect(names.filter((name) => name.startsWith('last block: '))).toHaveLength(14);
+      expect(names).toHaveLength(42);
+      expect(names.filter((name) => name.startsWith('last block: '))).toHaveLength(21);
+      expect(names.filter((name) => name.endsWith('whitening refit x16'))).toHaveLength(14);
       const chosen = `${result.seeded!.trainable === 'last-blocks' ? 'last block: ' : ''}${result.seeded!.method}`;
       expect(Math.max(...Object.values(result.seeded!.validation))).toBe(
         Math.max(...names.filter((name) => name.startsWith(chosen) && (result.seeded!.trainable === 'last-blocks' || !name.startsWith('last block: '))).map((name) => result.seeded!.validation[name]!)),
