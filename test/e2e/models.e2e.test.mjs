@@ -27,6 +27,8 @@ after(() => new Promise((resolve) => (server ? server.close(resolve) : resolve()
 test('add a model from a URL and from a file, cluster with it, switch back', async () => {
   const chooser = page.getByRole('combobox', { name: 'Image model' });
   await chooser.waitFor();
+  // The list loads after the panel appears (until then it offers "None: add one below").
+  await chooser.locator('option:checked', { hasText: /tm-mobilenetv2-0\.35 \(bundled\)/ }).waitFor({ state: 'attached', timeout: 15_000 });
   assert.match(await chooser.locator('option:checked').innerText(), /tm-mobilenetv2-0\.35 \(bundled\)/);
 
   const source = page.getByRole('textbox', { name: 'Model file, folder or URL' });
