@@ -32,6 +32,7 @@ import { gaussianMixture } from '../src-main/core/clustering/gmm';
 import { kmeans } from '../src-main/core/clustering/kmeans';
 import { symmetricEigen } from '../src-main/core/clustering/linear-algebra';
 import { partitionedNeighbors } from '../src-main/core/clustering/partitioned-knn';
+import { labeledMeans } from '../src-main/core/clustering/seeded-kmeans';
 import { fastestKernel } from '../src-main/core/clustering/matrix-kernel';
 import { spectralClustering } from '../src-main/core/clustering/spectral';
 import { encodeNpy } from '../src-main/core/export/npy';
@@ -307,14 +308,7 @@ async function mothLikeSpecies(real: { data: Float32Array; truth: Int32Array; di
   const { data: features, truth: realTruth, dims, species } = real;
   if (k > species) throw new Error(`Only ${species} EU Moths species for ${k} moth-like ones.`);
   const rows = realTruth.length;
-  const means = new Float64Array(species * dims);
-  const sizes = new Float64Array(species);
-  for (let row = 0; row < rows; row++) {
-    const label = realTruth[row]!;
-    sizes[label] = sizes[label]! + 1;
-    for (let index = 0; index < dims; index++) means[label * dims + index] = means[label * dims + index]! + features[row * dims + index]!;
-  }
-  for (let label = 0; label < species; label++) for (let index = 0; index < dims; index++) means[label * dims + index] = means[label * dims + index]! / sizes[label]!;
+  const { centers: means } = labeledMeans({ data: features, count: rows, dims }, realTruth, species, species);
   const kernel = await fastestKernel();
   try {
     // Pooled within-species covariance: one product of the centred features, transposed, with themselves.
