@@ -19,7 +19,7 @@ import { type AdapterWeights, applyAdapter } from '../core/training/adapter';
 import { findLastBlock } from '../core/backbones/tfjs-to-onnx';
 import { readTfjsArtifacts } from '../core/backbones/tfjs-artifacts';
 import { resolveModelPath } from '../core/backbones/load-backbone';
-import { lastBlockFeatures, trainLastBlock } from '../core/training/last-block';
+import { labeledBlockFeatures, lastBlockFeatures, trainLastBlock } from '../core/training/last-block';
 import { type LabeledFeatures, meanValidationCa, type TrainOptions, trainAdapter } from '../core/training/trainer';
 import { fitWithinClassWhitening, mapLabeledFeatures, WHITENING_POWER, withLabeledSpecies } from '../core/training/whitening';
 import type { Progress } from '../core/util/progress';
@@ -500,8 +500,7 @@ export async function runPaperBenchmark(options: PaperBenchmarkOptions): Promise
       });
       const blockSeconds = (performance.now() - blockStarted) / 1000;
       log(`Last block: validation CA ${trained.initialValidationCa.toFixed(4)} pretrained, best epoch ${trained.bestEpoch}, trained in ${blockSeconds.toFixed(1)} s`);
-      const mirroredTrain = await lastBlockFeatures(trained.best, trainMaps, 'mirrored');
-      const blockTrain: LabeledFeatures = { ...(await lastBlockFeatures(trained.best, trainMaps, 'plain')), labels: train.labels, views: [mirroredTrain.data] };
+      const blockTrain = await labeledBlockFeatures(trained.best, trainMaps);
       const blockValidation: LabeledFeatures = { ...(await lastBlockFeatures(trained.best, validationMaps, 'average')), labels: validation.labels, views: [] };
       const blockTest = await lastBlockFeatures(trained.best, testMaps, 'average');
       const blockWhitening = await fitWhitening(blockTrain, power, (line) => log(`Last block: ${line}`));

@@ -9,7 +9,7 @@ import { type AdapterWeights, encodeAdapter } from '../core/training/adapter';
 import { shuffledPrefix } from '../core/training/episodes';
 import { type EpochRecord, type LabeledFeatures, type TrainOptions, meanValidationCa, trainAdapter } from '../core/training/trainer';
 import { fitWithinClassWhitening, mapLabeledFeatures, WHITENING_POWER } from '../core/training/whitening';
-import { type BlockInputs, lastBlockFeatures, trainLastBlock } from '../core/training/last-block';
+import { type BlockInputs, labeledBlockFeatures, trainLastBlock } from '../core/training/last-block';
 import { resolveModelPath } from '../core/backbones/load-backbone';
 import { readTfjsArtifacts } from '../core/backbones/tfjs-artifacts';
 import { findLastBlock, type LastBlockWeights } from '../core/backbones/tfjs-to-onnx';
@@ -112,13 +112,8 @@ export async function trainProject(project: Project, options: ProjectTrainOption
     };
     const trainMaps = inputsOf(trainSpecies)!;
     // The loss is measured through the within-class whitening of the pretrained block's (the frozen) features.
-    const frozenTrain = {
-      ...(await lastBlockFeatures(pretrained, trainMaps, 'plain')),
-      labels: trainMaps.labels,
-      views: [(await lastBlockFeatures(pretrained, trainMaps, 'mirrored')).data],
-    };
     const result = await trainLastBlock(pretrained, trainMaps, inputsOf(validationSpecies), {
-      lossSpace: await fitWithinClassWhitening(frozenTrain),
+      lossSpace: await fitWithinClassWhitening(await labeledBlockFeatures(pretrained, trainMaps)),
       way: options.way,
       shot,
       query,

@@ -20,7 +20,7 @@ import { deriveSeed, seededRandom } from '../util/random';
 import { type AdapterWeights, applyAdapter, featureNormalisation } from './adapter';
 import { groupByClass, sampleEpisode } from './episodes';
 import { episodeLossGradient, makeMatMul } from './losses';
-import { type EpochRecord, runEpochs, scoreClusterAccuracy, sgdStep, type TrainOptions } from './trainer';
+import { type EpochRecord, type LabeledFeatures, runEpochs, scoreClusterAccuracy, sgdStep, type TrainOptions } from './trainer';
 
 /** One input size's block-input maps: `count` images x channels x positions (NCHW, flattened per image). */
 export interface BlockInputScale {
@@ -147,6 +147,17 @@ function poolInto(into: Float32Array, offset: number, z: Float32Array, block: La
       into[(offset + index) * block.outputs + output]! += sum * scale;
     }
   }
+}
+
+/**
+ * Labeled training features through the block: the plain photos' features, the mirrored ones as a second
+ * view (as whitening and episodic training take them), each averaged over the input sizes.
+ *
+ * await labeledBlockFeatures(block, trainMaps) // { data, count, dims: 1280, labels: trainMaps.labels, views: [mirrored] }
+ */
+export async function labeledBlockFeatures(block: LastBlockWeights, inputs: BlockInputs, kernel?: MatrixKernel): Promise<LabeledFeatures> {
+  const mirrored = await lastBlockFeatures(block, inputs, 'mirrored', kernel);
+  return { ...(await lastBlockFeatures(block, inputs, 'plain', kernel)), labels: inputs.labels, views: [mirrored.data] };
 }
 
 /**
