@@ -52,6 +52,7 @@ Commands:
           [--scales 224,288,320] (input sizes in px whose features are averaged, saved in the project; default the model's own)
   train --project <dir> [--way 30] [--shot 5] [--query 6] [--tasks 300] [--epochs 9] [--alpha 0.1]
         [--loss proto|scatter|kcl|mcl] [--trainable head|last-blocks] [--block-tasks 100] [--learning-rate 0.001] [--seed <n>]
+  train --project <dir> --resume   (goes on with the run stopped by Ctrl-C, a cancel or a crash, from its last finished epoch)
                                                       episodic fine-tuning on the labeled species
   evaluate --project <dir> [--json]                   CA, NMI, AMI, ARI of the latest run vs known labels
   export --project <dir> --out <file.csv> [--format plain|dwc] [--delimiter comma|semicolon|tab] [--bom]
@@ -109,6 +110,7 @@ const OPTIONS = {
   'from-folders': { type: 'boolean' },
   'from-csv': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  resume: { type: 'boolean' },
   input: { type: 'string' },
   map: { type: 'string' },
   tta: { type: 'string' },
@@ -420,6 +422,12 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'train': {
         const projectFolder = required(values, 'project', 'train');
+        const settingFlags = ['way', 'shot', 'query', 'tasks', 'epochs', 'alpha', 'loss', 'trainable', 'learning-rate', 'block-tasks', 'seed'] as const;
+        const resume = Boolean(values.resume);
+        const clashing = settingFlags.filter((flag) => values[flag] !== undefined);
+        if (resume && clashing.length > 0) {
+          throw new UsageError(`train --resume goes on with the stopped run's own settings; leave out ${clashing.map((flag) => `--${flag}`).join(', ')}.`);
+        }
         const loss = values.loss ?? 'proto';
         if (!['proto', 'scatter', 'kcl', 'mcl'].includes(loss)) throw new UsageError(`Unknown --loss "${loss}". Available: proto, scatter, kcl, mcl.`);
         const trainable = values.trainable ?? 'head';
@@ -441,10 +449,11 @@ export async function main(argv: string[]): Promise<number> {
           asJob(
             project,
             'train',
-            settings,
+            resume ? { resume } : settings,
             ({ signal, report }) =>
               trainProject(project, {
                 ...settings,
+                resume,
                 signal,
                 onProgress: progressTo(report, stderrProgress('train')),
                 onEpoch: (record) =>

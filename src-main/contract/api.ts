@@ -119,6 +119,20 @@ export interface ProjectInfo {
   canPickFolders: boolean;
   /** Input sizes whose features are averaged (`embedding.scales`), or null for the model's own size. */
   scales: number[] | null;
+  /** A training run that was cancelled (or cut off) after finishing an epoch and can be resumed, or null. */
+  stoppedTraining: StoppedTraining | null;
+}
+
+/** Where a stopped training run stands. */
+export interface StoppedTraining {
+  trainable: 'head' | 'last-blocks' | 'all';
+  /** The stage it was in: the model's last block (trained first with 'last-blocks') or the adapter. */
+  stage: 'last-block' | 'adapter';
+  /** Epochs of `stage` finished (kept in the project). */
+  epoch: number;
+  epochs: number;
+  /** When its last epoch finished (ISO 8601). */
+  updatedAt: string;
 }
 
 /** The paper's scores against known labels (Bjerge et al. 2025, section 3.4). */
@@ -257,6 +271,8 @@ export interface ApiChannels {
   };
   'export:csv': { request: Record<string, never>; reply: { fileName: string; csv: string; rows: number } };
   'training:start': { request: TrainingSettings; reply: { jobId: string } };
+  /** Goes on with the stopped run (`ProjectInfo.stoppedTraining`) from its last finished epoch, with its own settings. */
+  'training:resume': { request: Record<string, never>; reply: { jobId: string } };
   /** The bundled default and every model added on this machine, with the one in use. */
   'models:list': { request: Record<string, never>; reply: { models: ModelInfo[]; runtime: string } };
   /** Adds a model from a file or folder path (offline) or an http(s) URL (downloaded with progress and resume) as a job. */

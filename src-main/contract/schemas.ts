@@ -89,6 +89,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
       trainable: z.enum(['head', 'last-blocks']).optional(),
     })
     .strict(),
+  'training:resume': empty,
   'models:list': empty,
   'models:add': z
     .object({

@@ -117,4 +117,22 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX embeddings_model ON embeddings (model_id, sha256);
   `,
+  // 6: a training run's state after its last finished epoch, so a cancelled or crashed run can be resumed
+  // (the latest run only; its row goes when it finishes or a new run starts). `split` holds the training and
+  // validation species (JSON), kept as chosen when the run started. `block_result` holds the finished
+  // last-block stage, `state` the current stage's trainer state (training-state.ts).
+  `
+  CREATE TABLE training_runs (
+    id INTEGER PRIMARY KEY,
+    settings TEXT NOT NULL,
+    split TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    stage TEXT NOT NULL CHECK (stage IN ('last-block', 'adapter')),
+    epoch INTEGER NOT NULL DEFAULT 0,
+    block_result BLOB,
+    state BLOB,
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];

@@ -15,6 +15,7 @@ import { listProjectModels, useModel } from './model-service';
 import type { Project } from './project';
 import { defaultClusterName } from './project-store';
 import type { WorkHooks } from './job-work';
+import { stoppedTraining } from './training-runs';
 import { runInWorker } from './worker-host';
 
 /** One async function per channel. */
@@ -51,6 +52,7 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
         model: modelPath ? { path: modelPath, name: path.basename(modelPath) } : null,
         canPickFolders: Boolean(platform.pickFolder),
         scales: projectScales(store),
+        stoppedTraining: stoppedTraining(store),
       };
     },
 
@@ -103,6 +105,13 @@ export function createApiHandlers(project: Project, platform: Platform = {}): Ap
     async 'training:start'(settings) {
       const jobId = jobs.start('train', settings, ({ signal, report }) =>
         runInWorker(project, { kind: 'train', settings }, { signal, report, epoch: (record) => jobs.emitTrainingEpoch(jobId, record) }),
+      );
+      return { jobId };
+    },
+
+    async 'training:resume'() {
+      const jobId = jobs.start('train', { resume: true }, ({ signal, report }) =>
+        runInWorker(project, { kind: 'train', settings: {}, resume: true }, { signal, report, epoch: (record) => jobs.emitTrainingEpoch(jobId, record) }),
       );
       return { jobId };
     },

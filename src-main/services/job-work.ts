@@ -17,7 +17,7 @@ import { trainProject } from './train-service';
 export type WorkerTask =
   | { kind: 'embed' }
   | { kind: 'cluster'; method: ClusterMethod; k: number; seed: number; restarts?: number }
-  | { kind: 'train'; settings: TrainingSettings }
+  | { kind: 'train'; settings: TrainingSettings; resume?: boolean }
   | { kind: 'model'; source: string; sha256?: string | undefined; name?: string | undefined }
   | { kind: 'suggest-k'; criterion: KCriterionName; maxK?: number | undefined }
   | { kind: 'projection'; modelId: string; seed: number };
@@ -45,7 +45,7 @@ async function runAnyTask(project: Project, task: WorkerTask, hooks: WorkHooks):
     const { modelId, embedded } = await prepareEmbeddings(project, { signal: hooks.signal, onProgress: hooks.report });
     return `Embedded ${embedded} images; ${project.store.embeddedCount(modelId)} in all.`;
   }
-  return task.kind === 'cluster' ? runCluster(project, task, hooks) : runTraining(project, task.settings, hooks);
+  return task.kind === 'cluster' ? runCluster(project, task, hooks) : runTraining(project, task, hooks);
 }
 
 async function runCluster(project: Project, task: Extract<WorkerTask, { kind: 'cluster' }>, { signal, report }: WorkHooks): Promise<string> {
@@ -66,8 +66,8 @@ async function runCluster(project: Project, task: Extract<WorkerTask, { kind: 'c
   return `Made ${clusterCount} clusters of ${project.store.embeddedCount(modelId)} images (${embedded} newly embedded).${scores}`;
 }
 
-async function runTraining(project: Project, settings: TrainingSettings, { signal, report, epoch }: WorkHooks): Promise<string> {
-  const result = await trainProject(project, { ...settings, signal, onProgress: report, onEpoch: epoch });
+async function runTraining(project: Project, { settings, resume }: Extract<WorkerTask, { kind: 'train' }>, { signal, report, epoch }: WorkHooks): Promise<string> {
+  const result = await trainProject(project, { ...settings, resume, signal, onProgress: report, onEpoch: epoch });
   const best = result.history[result.bestEpoch - 1]!;
   const validation = Number.isNaN(best.validationCa)
     ? 'no species held out for validation'

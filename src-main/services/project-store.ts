@@ -30,6 +30,32 @@ export interface ImageRecord {
 /** Where a label came from: a folder name, a CSV, a person, or the model. */
 export type LabelSource = 'folder' | 'csv' | 'user' | 'model';
 
+/** What a training run trains at the moment: the backbone's last block (first, when asked) or the adapter. */
+export type TrainingRunStage = 'last-block' | 'adapter';
+
+/** The species a run trains on and those it holds out for validation. */
+export interface TrainingSplit {
+  train: string[];
+  validation: string[];
+}
+
+/** A stored training run that has not finished (see migration 6). */
+export interface StoredTrainingRun {
+  id: number;
+  /** The settings it was started with (JSON). */
+  settings: unknown;
+  split: TrainingSplit;
+  /** What it trains on (labels, model, input sizes): a resume refuses when this changed. */
+  fingerprint: string;
+  stage: TrainingRunStage;
+  /** Epochs of `stage` finished and stored in `state`. */
+  epoch: number;
+  blockResult: Buffer | null;
+  state: Buffer | null;
+  startedAt: string;
+  updatedAt: string;
+}
+
 /** A row of the per-image export. */
 export interface ExportRow {
   path: string;
@@ -378,6 +404,51 @@ export class ProjectStore {
       .prepare('SELECT id, model_id AS modelId, weights, history, best_epoch AS bestEpoch FROM checkpoints WHERE id = ?')
       .get(checkpointId) as { id: number; modelId: string; weights: Buffer; history: string; bestEpoch: number } | undefined;
     return row ? { ...row, history: JSON.parse(row.history) } : null;
+  }
+
+  /** Starts storing a training run (forgetting any earlier stopped one); returns its id. */
+  startTrainingRun(run: { settings: unknown; split: TrainingSplit; fingerprint: string; stage: TrainingRunStage }): number {
+    return this.database.transaction(() => {
+      this.database.prepare('DELETE FROM training_runs').run();
+      const now = nowIso();
+      return Number(
+        this.database
+          .prepare('INSERT INTO training_runs (settings, split, fingerprint, stage, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(JSON.stringify(run.settings), JSON.stringify(run.split), run.fingerprint, run.stage, now, now).lastInsertRowid,
+      );
+    })();
+  }
+
+  /** Stores where a training run stands after a finished epoch (`blockResult` once the last-block stage is done). */
+  saveTrainingState(runId: number, update: { stage: TrainingRunStage; epoch: number; state: Buffer | null; blockResult?: Buffer }): void {
+    const { stage, epoch, state, blockResult } = update;
+    this.database
+      .prepare('UPDATE training_runs SET stage = ?, epoch = ?, state = ?, block_result = COALESCE(?, block_result), updated_at = ? WHERE id = ?')
+      .run(stage, epoch, state, blockResult ?? null, nowIso(), runId);
+  }
+
+  /** Forgets a finished training run. */
+  finishTrainingRun(runId: number): void {
+    this.database.prepare('DELETE FROM training_runs WHERE id = ?').run(runId);
+  }
+
+  /** The training run that started last and has not finished (cancelled, failed or cut off), or null. */
+  stoppedTrainingRun(): StoredTrainingRun | null {
+    const row = this.database
+      .prepare(`SELECT id, settings, split, fingerprint, stage, epoch, block_result AS blockResult, state, started_at AS startedAt, updated_at AS updatedAt
+        FROM training_runs ORDER BY id DESC LIMIT 1`)
+      .get() as (Omit<StoredTrainingRun, 'settings' | 'split'> & { settings: string; split: string }) | undefined;
+    return row ? { ...row, settings: JSON.parse(row.settings), split: JSON.parse(row.split) as TrainingSplit } : null;
+  }
+
+  /** `sha256:species` of every human-labeled image, readable or not, sorted: what a training run was given. */
+  labelKeys(): string[] {
+    return (
+      this.database
+        .prepare(`SELECT i.sha256 || ':' || s.name AS key FROM labels l JOIN images i ON i.id = l.image_id
+          JOIN species s ON s.id = l.species_id WHERE l.source != 'model' ORDER BY key`)
+        .all() as { key: string }[]
+    ).map((row) => row.key);
   }
 
   /** Labeled readable images (human labels only: folder, csv, user) with their species names. */

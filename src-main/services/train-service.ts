@@ -17,7 +17,10 @@ import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
 import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, blockInputsFor, embedScales, multiScaleId, prepareEmbeddings, projectScales, scaleAveragedViews, scaleBackbones } from './embedding-space';
 import type { Project } from './project';
+import type { TrainingRunStage, TrainingSplit } from './project-store';
+import { type StoredSettings, trainingFingerprint } from './training-runs';
 import { gatherRows } from '../core/util/rows';
+import { ADAPTER_CODEC, BLOCK_CODEC, decodeHistory, decodeTrainerState, encodeHistory, encodeTrainerState, packParts, unpackParts } from '../core/training/training-state';
 
 /**
  * What is trained: the adapter head over frozen features, or first the backbone's last block on cached block
@@ -26,16 +29,18 @@ import { gatherRows } from '../core/util/rows';
  */
 export type Trainable = 'head' | 'last-blocks' | 'all';
 
-/** What an epoch trained: the backbone's last block or the adapter over the features. */
-export type TrainingStage = 'last-block' | 'adapter';
-
 /** Project training settings. */
-export interface ProjectTrainOptions extends Omit<TrainOptions, 'onEpoch'> {
+export interface ProjectTrainOptions extends Omit<TrainOptions, 'onEpoch' | 'resume' | 'onState'> {
   trainable?: Trainable;
   /** After each epoch of either stage: the last block's (with trainable 'last-blocks', first) or the adapter's. */
-  onEpoch?: (record: EpochRecord & { stage: TrainingStage }) => void;
+  onEpoch?: (record: EpochRecord & { stage: TrainingRunStage }) => void;
   /** Tasks per epoch of last-block training (each costs about 30 adapter tasks). Default 100. */
   blockTasksPerEpoch?: number;
+  /**
+   * Go on with the project's stopped run (cancelled, failed or cut off) from its last finished epoch, with the
+   * settings it was started with (those given here are ignored); it ends as the uninterrupted run would have.
+   */
+  resume?: boolean;
 }
 
 /** What training produced. */
@@ -52,41 +57,67 @@ export interface ProjectTrainResult {
   seconds: number;
 }
 
+/**
+ * Species with enough labeled images (`needed` each), and the validation species held out (about a fifth, at
+ * least 2, when there are 6 or more): chosen from the labels alone, so both stages see the same split.
+ */
+function chooseSplit(bySpecies: Map<string, unknown[]>, needed: number, seed: number): TrainingSplit {
+  const eligible = [...bySpecies].filter(([, images]) => images.length >= needed).map(([species]) => species).sort();
+  if (eligible.length < 2) {
+    throw new Error(
+      `Training needs at least 2 species with ${needed} or more labeled images each; ${eligible.length} have enough. Label more images (or lower shot and query).`,
+    );
+  }
+  const shuffled = shuffledPrefix(eligible, eligible.length, seededRandom(deriveSeed(seed, 7)));
+  const validationCount = eligible.length >= 6 ? Math.max(2, Math.round(eligible.length / 5)) : 0;
+  return { train: shuffled.slice(validationCount).sort(), validation: shuffled.slice(0, validationCount).sort() };
+}
+
 /** Trains, stores the checkpoint, activates it and re-embeds the project with it. */
-export async function trainProject(project: Project, options: ProjectTrainOptions = {}): Promise<ProjectTrainResult> {
-  const { trainable = 'head', shot = 5, query = 6, seed = 0, signal } = options;
-  const onProgress = options.onProgress ?? ((_progress: Progress) => {});
+export async function trainProject(project: Project, given: ProjectTrainOptions = {}): Promise<ProjectTrainResult> {
+  const { onEpoch, onProgress: reportProgress, signal, resume: resuming, ...givenSettings } = given;
+  const run = resuming ? project.store.stoppedTrainingRun() : null;
+  if (resuming && !run) throw new Error('This project has no stopped training run to resume; start a new one with Train.');
+  const settings = run ? (run.settings as StoredSettings) : givenSettings;
+  const options: ProjectTrainOptions = { ...settings, signal, onEpoch };
+  const { trainable = 'head', shot = 5, query = 6, seed = 0 } = options;
+  const onProgress = reportProgress ?? ((_progress: Progress) => {});
   if (trainable === 'all') {
     throw new Error('Training the whole backbone is not available in this version: on a CPU it would take days. Use --trainable head or last-blocks.');
   }
   const started = performance.now();
-  // Species with enough labeled images, and the validation species held out (about a fifth, at least 2,
-  // when there are 6 or more): chosen from the labels alone, so both stages see the same split.
   const bySpecies = new Map<string, { imageId: number; sha256: string }[]>();
   for (const { imageId, sha256, species } of project.store.labeledImages()) {
     let list = bySpecies.get(species);
     if (!list) bySpecies.set(species, (list = []));
     list.push({ imageId, sha256 });
   }
-  const eligible = [...bySpecies].filter(([, images]) => images.length >= shot + query).map(([species]) => species).sort();
-  if (eligible.length < 2) {
-    throw new Error(
-      `Training needs at least 2 species with ${shot + query} or more labeled images each; ${eligible.length} have enough. Label more images (or lower shot and query).`,
-    );
-  }
-  const random = seededRandom(deriveSeed(seed, 7));
-  const shuffled = shuffledPrefix(eligible, eligible.length, random);
-  const validationCount = eligible.length >= 6 ? Math.max(2, Math.round(eligible.length / 5)) : 0;
-  const validationSpecies = shuffled.slice(0, validationCount).sort();
-  const trainSpecies = shuffled.slice(validationCount).sort();
-  const labeledOf = (species: string[]) => species.flatMap((name, label) => bySpecies.get(name)!.map((image) => ({ ...image, label })));
+  // A resumed run keeps the split it started with: a photo that failed to decode since may have left a species
+  // short of shot + query images; the run went on without that photo, and so does the resumed one.
+  const { train: trainSpecies, validation: validationSpecies } = run?.split ?? chooseSplit(bySpecies, shot + query, seed);
+  const validationCount = validationSpecies.length;
+  const labeledOf = (species: string[]) => species.flatMap((name, label) => (bySpecies.get(name) ?? []).map((image) => ({ ...image, label })));
 
   const scales = projectScales(project.store);
-  let lastBlock: LastBlockWeights | undefined;
-  let blockHistory: EpochRecord[] = [];
-  let blockEpoch: number | null = null;
-  let stageStart = 0;
-  if (trainable === 'last-blocks') {
+  // The run is stored after every epoch; a resume goes on only with what it trained on.
+  const fingerprint = trainingFingerprint(project, scales);
+  if (run && run.fingerprint !== fingerprint) {
+    throw new Error('The labels, the model or the input sizes changed since this training run stopped, so it cannot go on where it left off. Start a new training run.');
+  }
+  const runId = run?.id ?? project.store.startTrainingRun({ settings, split: { train: trainSpecies, validation: validationSpecies }, fingerprint, stage: trainable === 'last-blocks' ? 'last-block' : 'adapter' });
+  const blockDone = run?.stage === 'adapter' && run.blockResult ? decodeBlockResult(run.blockResult) : null;
+  const blockResume = run?.stage === 'last-block' && run.state ? decodeTrainerState(run.state, BLOCK_CODEC) : undefined;
+  const adapterResume = run?.stage === 'adapter' && run.state ? decodeTrainerState(run.state, ADAPTER_CODEC) : undefined;
+  // The curves show the epochs already done, as they would have been seen.
+  for (const record of blockDone?.history ?? blockResume?.loop.history ?? []) onEpoch?.({ ...record, stage: 'last-block' });
+  for (const record of adapterResume?.loop.history ?? []) onEpoch?.({ ...record, stage: 'adapter' });
+  if (run) onProgress({ fraction: 0, message: `Resuming training: ${run.stage === 'last-block' ? 'last block' : 'adapter'}, ${run.epoch} epochs done` });
+
+  let lastBlock: LastBlockWeights | undefined = blockDone?.best ?? undefined;
+  let blockHistory: EpochRecord[] = blockDone?.history ?? [];
+  let blockEpoch: number | null = blockDone?.bestEpoch ?? null;
+  const stageStart = trainable === 'last-blocks' ? 0.45 : 0;
+  if (trainable === 'last-blocks' && !blockDone) {
     // The last block's inputs, embedded for the labeled images only (plain and mirrored, at every input size).
     const blockBackbones = await scaleBackbones(project, scales, undefined, 'input');
     const labeled = labeledOf([...trainSpecies, ...validationSpecies]);
@@ -127,14 +158,16 @@ export async function trainProject(project: Project, options: ProjectTrainOption
       tasksPerEpoch: options.blockTasksPerEpoch ?? 100,
       seed,
       signal,
-      onEpoch: (record) => options.onEpoch?.({ ...record, stage: 'last-block' }),
+      resume: blockResume,
+      onState: (state) => project.store.saveTrainingState(runId, { stage: 'last-block', epoch: state.loop.epoch, state: encodeTrainerState(state, BLOCK_CODEC) }),
+      onEpoch: (record) => onEpoch?.({ ...record, stage: 'last-block' }),
       onProgress: (progress) => onProgress({ fraction: 0.1 + 0.35 * progress.fraction, message: progress.message }),
     });
     blockHistory = result.history;
     blockEpoch = result.bestEpoch;
     // Epoch 0 is the pretrained block: nothing to re-embed when no epoch beat it on the validation species.
     if (result.bestEpoch > 0) lastBlock = result.best;
-    stageStart = 0.45;
+    project.store.saveTrainingState(runId, { stage: 'adapter', epoch: 0, state: null, blockResult: encodeBlockResult(blockHistory, blockEpoch, lastBlock ?? null) });
   }
   const stage = (fraction: number) => stageStart + (1 - stageStart) * fraction;
 
@@ -164,16 +197,18 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   // (closed form, see whitening.ts), then the episodic adapter over the whitened features: residual, so it
   // starts from the whitening alone.
   const whitening = await fitWithinClassWhitening(train, { power: WHITENING_POWER });
-  const settings: TrainOptions = {
+  const adapterSettings: TrainOptions = {
     hiddenDims: 0,
     outputDims: 256,
     learningRate: 1e-3,
     ...options,
-    onEpoch: (record) => options.onEpoch?.({ ...record, stage: 'adapter' }),
+    resume: adapterResume,
+    onState: (state) => project.store.saveTrainingState(runId, { stage: 'adapter', epoch: state.loop.epoch, state: encodeTrainerState(state, ADAPTER_CODEC) }),
+    onEpoch: (record) => onEpoch?.({ ...record, stage: 'adapter' }),
   };
   const result = await trainAdapter(await mapLabeledFeatures(whitening, train), validation ? await mapLabeledFeatures(whitening, validation) : null, {
-    ...settings,
-    residual: settings.hiddenDims === 0,
+    ...adapterSettings,
+    residual: adapterSettings.hiddenDims === 0,
     normaliseOutput: true,
     signal,
     onProgress: (progress) => onProgress({ fraction: stage(0.2 + 0.7 * progress.fraction), message: progress.message }),
@@ -185,7 +220,7 @@ export async function trainProject(project: Project, options: ProjectTrainOption
   if (validation && (await meanValidationCa(whitening, validation, seed)) >= (await meanValidationCa(trained, validation, seed))) weights = whitening;
   // The checkpoint carries the fine-tuned block: its features come from the backbone run with it.
   if (lastBlock) weights = { ...weights, lastBlock };
-  const { onProgress: _progress, onEpoch: _epoch, signal: _signal, ...stored } = settings;
+  const { onProgress: _progress, onEpoch: _epoch, signal: _signal, resume: _resume, onState: _state, ...stored } = adapterSettings;
   const checkpointId = project.store.saveCheckpoint({
     modelId: featuresId,
     options: { ...stored, trainable, blockEpoch, trainSpecies, validationSpecies, inputSizes: backbones.map((backbone) => backbone.preprocessing.size) },
@@ -194,6 +229,7 @@ export async function trainProject(project: Project, options: ProjectTrainOption
     weights: encodeAdapter(weights),
   });
   project.store.setSetting(ACTIVE_CHECKPOINT_SETTING, String(checkpointId));
+  project.store.finishTrainingRun(runId);
   onProgress({ fraction: 0.95, message: 'Re-embedding every image with the fine-tuned adapter' });
   await prepareEmbeddings(project, { signal });
   const seconds = (performance.now() - started) / 1000;
@@ -210,4 +246,14 @@ export async function trainProject(project: Project, options: ProjectTrainOption
     blockEpoch,
     seconds,
   };
+}
+
+/** The finished last-block stage of a run, as stored until the run ends. */
+function encodeBlockResult(history: EpochRecord[], bestEpoch: number | null, best: LastBlockWeights | null): Buffer {
+  return packParts({ history: encodeHistory(history), bestEpoch }, best ? { best: BLOCK_CODEC.encode(best) } : {});
+}
+
+function decodeBlockResult(buffer: Buffer): { history: EpochRecord[]; bestEpoch: number | null; best: LastBlockWeights | null } {
+  const { header, parts } = unpackParts(buffer);
+  return { history: decodeHistory(header.history), bestEpoch: header.bestEpoch as number | null, best: parts.best ? BLOCK_CODEC.decode(parts.best) : null };
 }

@@ -63,15 +63,28 @@ describe('trainProject', () => {
       writeFileSync(path.join(photos, 'species 0', '0.jpg'), 'not a photo any more');
       tfjs.store.setSetting(SCALES_SETTING, '64,96');
       const stages: string[] = [];
-      const result = await trainProject(tfjs, {
-        trainable: 'last-blocks',
-        way: 5,
-        tasksPerEpoch: 5,
-        blockTasksPerEpoch: 6,
-        epochs: 2,
-        seed: 1,
-        onEpoch: (record) => stages.push(`${record.stage} ${record.epoch}`),
-      });
+      // Cancelled as the block's stage ends (before the adapter's): the resumed run keeps the trained block.
+      const controller = new AbortController();
+      await expect(
+        trainProject(tfjs, {
+          trainable: 'last-blocks',
+          way: 5,
+          tasksPerEpoch: 5,
+          blockTasksPerEpoch: 6,
+          epochs: 2,
+          seed: 1,
+          signal: controller.signal,
+          onEpoch: (record) => {
+            stages.push(`${record.stage} ${record.epoch}`);
+            if (record.epoch === 2) controller.abort();
+          },
+        }),
+      ).rejects.toThrow(/Cancelled/);
+      expect(stages).toEqual(['last-block 1', 'last-block 2']);
+      expect(tfjs.store.stoppedTrainingRun()).toMatchObject({ stage: 'adapter', epoch: 0 });
+      stages.length = 0;
+      const result = await trainProject(tfjs, { resume: true, onEpoch: (record) => stages.push(`${record.stage} ${record.epoch}`) });
+      // The block's epochs are sent again for the curves; the adapter starts from its first epoch.
       expect(stages).toEqual(['last-block 1', 'last-block 2', 'adapter 1', 'adapter 2']);
       expect(result.blockHistory).toHaveLength(2);
       expect(result.blockHistory.every((record) => Number.isFinite(record.loss) && record.validationCa > 0)).toBe(true);
@@ -133,6 +146,54 @@ describe('trainProject', () => {
     unsubscribe();
     expect(finished.status).toBe('done');
     expect(finished.message).toMatch(/Fine-tuned on 5 species/);
+    expect(epochs).toEqual(['adapter 1', 'adapter 2']);
+  });
+
+  it('resumes a cancelled run from its last finished epoch and ends as the uninterrupted run', async () => {
+    const settings = { way: 5, tasksPerEpoch: 6, epochs: 3, seed: 8 };
+    const whole = await trainProject(project, settings);
+    const wholeWeights = project.store.checkpoint(whole.checkpointId)!.weights;
+    const handlers = createApiHandlers(project);
+    expect((await handlers['project:info']({})).stoppedTraining).toBeNull();
+
+    const controller = new AbortController();
+    await expect(
+      trainProject(project, { ...settings, signal: controller.signal, onEpoch: (record) => record.epoch === 2 && controller.abort() }),
+    ).rejects.toThrow(/Cancelled/);
+    expect((await handlers['project:info']({})).stoppedTraining).toMatchObject({ trainable: 'head', stage: 'adapter', epoch: 2, epochs: 3 });
+
+    // The other settings given with `resume` are ignored: the run goes on with its own.
+    const seen: number[] = [];
+    const resumed = await trainProject(project, { resume: true, epochs: 7, onEpoch: (record) => seen.push(record.epoch) });
+    expect(seen).toEqual([1, 2, 3]);
+    const withoutTimes = (history: { seconds: number }[]) => history.map(({ seconds: _seconds, ...record }) => record);
+    expect(withoutTimes(resumed.history)).toEqual(withoutTimes(whole.history));
+    expect(resumed.bestEpoch).toBe(whole.bestEpoch);
+    expect(Buffer.compare(project.store.checkpoint(resumed.checkpointId)!.weights, wholeWeights)).toBe(0);
+    expect(project.store.setting(ACTIVE_CHECKPOINT_SETTING)).toBe(String(resumed.checkpointId));
+    // A finished run is forgotten.
+    expect((await handlers['project:info']({})).stoppedTraining).toBeNull();
+    await expect(trainProject(project, { resume: true })).rejects.toThrow(/no stopped training run to resume; start a new one/);
+  });
+
+  it('refuses to resume a run whose labels changed, and resumes from the API as a job', async () => {
+    const controller = new AbortController();
+    const settings = { way: 5, tasksPerEpoch: 5, epochs: 2, seed: 2 };
+    await expect(trainProject(project, { ...settings, signal: controller.signal, onEpoch: () => controller.abort() })).rejects.toThrow(/Cancelled/);
+    const [image] = project.store.labeledImages();
+    const { species } = image!;
+    project.store.clearLabels([image!.imageId]);
+    await expect(trainProject(project, { resume: true })).rejects.toThrow(/labels, the model or the input sizes changed.*Start a new training run/);
+    project.store.setLabels([{ imageId: image!.imageId, species }], 'user');
+
+    const handlers = createApiHandlers(project);
+    const epochs: string[] = [];
+    const unsubscribe = project.jobs.subscribe({ progress: () => {}, finished: () => {}, trainingEpoch: (event) => epochs.push(`${event.stage} ${event.epoch}`) });
+    const { jobId } = await handlers['training:resume']({});
+    const finished = await project.jobs.wait(jobId);
+    unsubscribe();
+    expect(finished.status).toBe('done');
+    // The epoch done before the cancel is sent again for the curves, then the one left.
     expect(epochs).toEqual(['adapter 1', 'adapter 2']);
   });
 });

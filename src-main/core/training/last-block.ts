@@ -21,6 +21,7 @@ import { type AdapterWeights, applyAdapter, featureNormalisation } from './adapt
 import { groupByClass, sampleEpisode } from './episodes';
 import { episodeLossGradient, makeMatMul } from './losses';
 import { type EpochRecord, type LabeledFeatures, runEpochs, scoreClusterAccuracy, sgdStep, type TrainOptions } from './trainer';
+import { type EpochLoopState, restoreArrays, type TrainerState } from './training-state';
 
 /** One input size's block-input maps: `count` images x channels x positions (NCHW, flattened per image). */
 export interface BlockInputScale {
@@ -57,6 +58,10 @@ export interface LastBlockTrainOptions
   lossSpace?: AdapterWeights;
   /** Run the block with products on this kernel and loops in JavaScript (tests) instead of the onnxruntime graphs. */
   kernel?: MatrixKernel;
+  /** A stopped run's state (from `onState`, with the same inputs and settings): training goes on after its epoch. */
+  resume?: TrainerState<LastBlockWeights> | undefined;
+  /** After each epoch: the whole state, to store so the run can be resumed (see training-state.ts). */
+  onState?: ((state: TrainerState<LastBlockWeights>) => void | Promise<void>) | undefined;
 }
 
 /** How the block runs: the onnxruntime graphs, or a matrix kernel with loops in JavaScript. */
@@ -414,7 +419,8 @@ export async function trainLastBlock(
   const { tf } = await readyTf();
   const engine = await blockEngine(options.kernel);
   const matMul = makeMatMul(tf);
-  const random = seededRandom(deriveSeed(seed, 2000));
+  const { resume, onState } = options;
+  const random = seededRandom(resume ? resume.random : deriveSeed(seed, 2000));
   const rowsByClass = groupByClass(train.labels);
   const block = copyBlock(pretrained);
   const { outputs, inputs: channels } = block;
@@ -430,6 +436,12 @@ export async function trainLastBlock(
         tf.add(matMul(tf.div(tf.sub(embedded, tf.tensor1d(lossSpace.inputMean)), lossSpace.inputScale), tf.tensor2d(lossSpace.w1, [lossSpace.inputDims, lossSpace.outputDims])), tf.tensor1d(lossSpace.b1)) as import('@tensorflow/tfjs').Tensor2D
     : undefined;
   const velocity = { weight: new Float32Array(block.weight.length), bias: new Float32Array(block.bias.length) };
+  // The loss normalisation above comes from the pretrained block, so it is recomputed alike on resuming.
+  const parameters = { weight: block.weight, bias: block.bias };
+  if (resume) {
+    restoreArrays(parameters, resume.parameters);
+    restoreArrays(velocity, resume.velocities);
+  }
   const step = (values: Float32Array, gradient: Float32Array, moment: Float32Array, rate: number) => sgdStep(values, gradient, moment, rate, momentum, weightDecay);
   // Validation clusters the block's features as the loss sees them: through the loss space when there is one.
   const validationCa = async (weights: LastBlockWeights, epoch: number) => {
@@ -438,7 +450,7 @@ export async function trainLastBlock(
     return scoreClusterAccuracy(lossSpace ? await applyAdapter(lossSpace, features) : features, validation.labels, deriveSeed(seed, epoch));
   };
 
-  const initialValidationCa = await validationCa(block, 0);
+  const initialValidationCa = await validationCa(resume ? pretrained : block, 0);
   const { best, bestEpoch, history } = await runEpochs(
     {
       epochs,
@@ -486,7 +498,11 @@ export async function trainLastBlock(
       return gradients;
     },
     async (epoch) => ({ snapshot: copyBlock(block), validationCa: await validationCa(block, epoch) }),
-    { snapshot: copyBlock(block), validationCa: initialValidationCa },
+    {
+      start: { snapshot: copyBlock(pretrained), validationCa: initialValidationCa },
+      resume: resume?.loop,
+      afterEpoch: onState && ((loop: EpochLoopState<LastBlockWeights>) => onState({ loop, parameters, velocities: velocity, random: random.state })),
+    },
   );
   return { best, bestEpoch, initialValidationCa, history, seconds: (performance.now() - started) / 1000 };
 }

@@ -13,6 +13,7 @@ import { gatherRows } from '../util/rows';
 import { type AdapterWeights, applyAdapter, featureNormalisation, normaliseRows, transpose } from './adapter';
 import { groupByClass, sampleEpisode } from './episodes';
 import { episodeLossGradient, kclLoss, makeMatMul, mclLoss } from './losses';
+import { type EpochLoopState, restoreArrays, type TrainerState } from './training-state';
 
 /** Which criterion trains the adapter. */
 export type TrainingLoss = 'proto' | 'scatter' | 'kcl' | 'mcl';
@@ -52,6 +53,10 @@ export interface TrainOptions extends LongWorkOptions {
   clusterHeadClasses?: number;
   seed?: number;
   onEpoch?: (record: EpochRecord) => void;
+  /** A stopped run's state (from `onState`, with the same data and settings): training goes on after its epoch. */
+  resume?: TrainerState<AdapterWeights> | undefined;
+  /** After each epoch: the whole state, to store so the run can be resumed (see training-state.ts). */
+  onState?: ((state: TrainerState<AdapterWeights>) => void | Promise<void>) | undefined;
 }
 
 /** What one epoch did. */
@@ -111,6 +116,16 @@ export interface EpochSchedule extends LongWorkOptions {
   onEpoch?: (record: EpochRecord) => void;
 }
 
+/** Where `runEpochs` starts and what it reports after each epoch, beyond the schedule. */
+export interface EpochLoopOptions<T> {
+  /** The snapshot before training, competing as epoch 0. */
+  start?: { snapshot: T; validationCa: number } | null;
+  /** A stopped run's loop state: the epochs after it are run, as if the loop had never stopped. */
+  resume?: EpochLoopState<T> | undefined;
+  /** Called after each epoch (awaited before the next task), e.g. to store the run so it can be resumed. */
+  afterEpoch?: ((state: EpochLoopState<T>) => void | Promise<void>) | undefined;
+}
+
 /**
  * Runs epochs of episodic tasks under the multi-step learning rate: cancellable between tasks, with progress,
  * a diverged loss stopping the run, and after each epoch its snapshot and validation CA; keeps the best epoch
@@ -120,14 +135,14 @@ export async function runEpochs<T>(
   schedule: EpochSchedule,
   runTask: (rate: number) => Promise<{ loss: number; accuracy: number }>,
   endEpoch: (epoch: number) => Promise<{ snapshot: T; validationCa: number }>,
-  start: { snapshot: T; validationCa: number } | null = null,
+  { start = null, resume, afterEpoch }: EpochLoopOptions<T> = {},
 ): Promise<{ best: T; bestEpoch: number; history: EpochRecord[] }> {
   const { epochs, tasksPerEpoch, learningRate, gamma, milestones, signal, onProgress, onEpoch } = schedule;
-  const history: EpochRecord[] = [];
-  let best: T | null = start ? start.snapshot : null;
-  let bestCa = start?.validationCa ?? -Infinity;
-  let bestEpoch = 0;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
+  const history: EpochRecord[] = [...(resume?.history ?? [])];
+  let best: T | null = resume ? resume.best : start ? start.snapshot : null;
+  let bestCa = resume ? resume.bestCa : (start?.validationCa ?? -Infinity);
+  let bestEpoch = resume?.bestEpoch ?? 0;
+  for (let epoch = (resume?.epoch ?? 0) + 1; epoch <= epochs; epoch++) {
     const epochStarted = performance.now();
     const rate = scheduledRate(learningRate, gamma, milestones, epoch);
     let lossSum = 0;
@@ -163,6 +178,7 @@ export async function runEpochs<T>(
       bestCa = validationCa;
       bestEpoch = epoch;
     }
+    await afterEpoch?.({ epoch, history, best: best!, bestCa, bestEpoch });
   }
   return { best: best!, bestEpoch, history };
 }
@@ -223,7 +239,7 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
   const { tf } = await readyTf();
   const kernel = await fastestKernel();
   const matMul = makeMatMul(tf);
-  const random = seededRandom(deriveSeed(seed, 1000));
+  let random = seededRandom(deriveSeed(seed, 1000));
   const rowsByClass = groupByClass(train.labels);
   const { mean, scale } = featureNormalisation(train);
   const views = [train.data, ...(train.views ?? [])].map((view) => normaliseRows(view, train.count, train.dims, mean, scale));
@@ -249,6 +265,12 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
   const velocities: Record<string, Float32Array> = Object.fromEntries(
     Object.entries(parameters).map(([name, values]) => [name, new Float32Array(values.length)]),
   );
+  const { resume, onState } = options;
+  if (resume) {
+    restoreArrays(parameters, resume.parameters);
+    restoreArrays(velocities, resume.velocities);
+    random = seededRandom(resume.random);
+  }
   const snapshot = (): AdapterWeights => ({
     inputDims,
     hiddenDims,
@@ -344,6 +366,7 @@ export async function trainAdapter(train: LabeledFeatures, validation: LabeledFe
       const weights = snapshot();
       return { snapshot: weights, validationCa: validation ? await validationClusterAccuracy(weights, validation, deriveSeed(seed, epoch)) : Number.NaN };
     },
+    { resume: resume?.loop, afterEpoch: onState && ((loop: EpochLoopState<AdapterWeights>) => onState({ loop, parameters, velocities, random: random.state })) },
   );
   return { best, bestEpoch, history, seconds: (performance.now() - started) / 1000 };
 }

@@ -1,20 +1,26 @@
 /** A seeded pseudo-random source: `random()` returns a float in [0, 1). */
 export type RandomSource = () => number;
 
+/** A seeded source whose position can be read: `seededRandom(source.state)` goes on exactly where it stands. */
+export interface SeededRandom extends RandomSource {
+  readonly state: number;
+}
+
 /**
  * Mulberry32: a small, fast 32-bit generator; the same seed gives the same sequence on every platform.
  *
  * const random = seededRandom(42); random() // 0.6011037519201636
  */
-export function seededRandom(seed: number): RandomSource {
+export function seededRandom(seed: number): SeededRandom {
   let state = seed >>> 0;
-  return () => {
+  const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  return Object.defineProperty(next, 'state', { get: () => state }) as SeededRandom;
 }
 
 /** Derives an independent seed for restart `index` from a base seed, so restarts do not share streams. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LastBlockWeights } from '../../../src-main/core/backbones/tfjs-to-onnx';
 import { javascriptKernel } from '../../../src-main/core/clustering/matrix-kernel';
 import { blockGradient, type BlockInputs, gatherBlockInputs, lastBlockFeatures, onnxBlockRuntime, trainLastBlock } from '../../../src-main/core/training/last-block';
+import { BLOCK_CODEC, decodeTrainerState, encodeTrainerState } from '../../../src-main/core/training/training-state';
 import { seededRandom } from '../../../src-main/core/util/random';
 
 function randomBlock(inputs: number, outputs: number, seed: number, spread: number): LastBlockWeights {
@@ -30,6 +31,26 @@ function referenceFeatures(block: LastBlockWeights, maps: Float32Array, count: n
     }
   return out;
 }
+
+const channels = 8;
+/** Block inputs where 3 of 8 channels carry the species and 5 are strong noise, 11 images a species. */
+const makeInputs = (classes: number, seed: number): BlockInputs => {
+  const random = seededRandom(seed);
+  const perClass = 11;
+  const count = classes * perClass;
+  const positions = 4;
+  const centers = Array.from({ length: classes }, () => Array.from({ length: 3 }, () => (random() - 0.5) * 4));
+  const make = () => {
+    const maps = new Float32Array(count * channels * positions);
+    for (let image = 0; image < count; image++)
+      for (let channel = 0; channel < channels; channel++)
+        for (let position = 0; position < positions; position++)
+          maps[(image * channels + channel) * positions + position] =
+            channel < 3 ? centers[Math.floor(image / perClass)]![channel]! + (random() - 0.5) * 0.4 : (random() - 0.5) * 8;
+    return maps;
+  };
+  return { count, channels, scales: [{ positions, plain: make(), mirrored: make() }], labels: Int32Array.from({ length: count }, (_, image) => Math.floor(image / perClass)) };
+};
 
 describe('last-block training', () => {
   it('pools like the block by definition, per view and averaged over sizes and views', async () => {
@@ -116,24 +137,6 @@ describe('last-block training', () => {
   // Synthetic maps: only channels 0-2 carry the species, channels 3-7 carry large noise that the random
   // pretrained block mixes in. Episodic training must lower the loss and raise validation cluster accuracy.
   it('learns to separate species that the pretrained block mixes with noise', async () => {
-    const channels = 8;
-    const makeInputs = (classes: number, seed: number): BlockInputs => {
-      const random = seededRandom(seed);
-      const perClass = 11;
-      const count = classes * perClass;
-      const positions = 4;
-      const centers = Array.from({ length: classes }, () => Array.from({ length: 3 }, () => (random() - 0.5) * 4));
-      const make = () => {
-        const maps = new Float32Array(count * channels * positions);
-        for (let image = 0; image < count; image++)
-          for (let channel = 0; channel < channels; channel++)
-            for (let position = 0; position < positions; position++)
-              maps[(image * channels + channel) * positions + position] =
-                channel < 3 ? centers[Math.floor(image / perClass)]![channel]! + (random() - 0.5) * 0.4 : (random() - 0.5) * 8;
-        return maps;
-      };
-      return { count, channels, scales: [{ positions, plain: make(), mirrored: make() }], labels: Int32Array.from({ length: count }, (_, image) => Math.floor(image / perClass)) };
-    };
     const train = makeInputs(12, 1);
     const validation = makeInputs(6, 2);
     const block = { ...randomBlock(channels, 6, 3, 1), activation: 'relu' as const };
@@ -146,5 +149,32 @@ describe('last-block training', () => {
     // The pretrained block is not changed in place.
     expect(Array.from(block.weight)).toEqual(pretrained);
     expect(Array.from(result.best.weight)).not.toEqual(pretrained);
+  });
+
+  it('ends as the uninterrupted run when cancelled after an epoch and resumed from the stored state', async () => {
+    const train = makeInputs(8, 5);
+    const validation = makeInputs(4, 6);
+    const block = { ...randomBlock(channels, 6, 7, 1), activation: 'relu6' as const };
+    const options = { way: 4, tasksPerEpoch: 6, epochs: 3, milestones: [1], learningRate: 0.05, seed: 8, kernel: javascriptKernel() };
+    const whole = await trainLastBlock(block, train, validation, options);
+    const controller = new AbortController();
+    let stored: Buffer | undefined;
+    await expect(
+      trainLastBlock(block, train, validation, {
+        ...options,
+        signal: controller.signal,
+        onState: (state) => {
+          stored = encodeTrainerState(state, BLOCK_CODEC);
+          controller.abort();
+        },
+      }),
+    ).rejects.toThrow(/Cancelled/);
+    const resumed = await trainLastBlock(block, train, validation, { ...options, resume: decodeTrainerState(stored!, BLOCK_CODEC) });
+    const withoutTimes = (history: { seconds: number }[]) => history.map(({ seconds: _seconds, ...record }) => record);
+    expect(withoutTimes(resumed.history)).toEqual(withoutTimes(whole.history));
+    expect(resumed.bestEpoch).toBe(whole.bestEpoch);
+    expect(resumed.initialValidationCa).toBe(whole.initialValidationCa);
+    expect(Array.from(resumed.best.weight)).toEqual(Array.from(whole.best.weight));
+    expect(Array.from(resumed.best.bias)).toEqual(Array.from(whole.best.bias));
   });
 });

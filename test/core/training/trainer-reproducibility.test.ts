@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type LabeledFeatures, type TrainOptions, type TrainResult, trainAdapter } from '../../../src-main/core/training/trainer';
+import { ADAPTER_CODEC, decodeTrainerState, encodeTrainerState } from '../../../src-main/core/training/training-state';
 import { seededRandom } from '../../../src-main/core/util/random';
 
 // Small synthetic species with a mirrored-like second view, as the services pass them: the class lives in
@@ -60,4 +61,40 @@ describe('trainAdapter reproducibility', () => {
       expect(other.weights).not.toEqual(first.weights);
     });
   }
+
+  it('ends as the uninterrupted run when cancelled after an epoch and resumed from the stored state', async () => {
+    // 4 epochs with the learning rate dropping after the 2nd, so momentum, schedule and random stream all matter.
+    const options: TrainOptions = { ...settings['two-layer head']!, epochs: 4, milestones: [2], seed: 6 };
+    const whole = await trainAdapter(train, validation, options);
+    const controller = new AbortController();
+    const stored: Buffer[] = [];
+    await expect(
+      trainAdapter(train, validation, {
+        ...options,
+        signal: controller.signal,
+        onState: (state) => {
+          stored.push(encodeTrainerState(state, ADAPTER_CODEC));
+          if (state.loop.epoch === 2) controller.abort();
+        },
+      }),
+    ).rejects.toThrow(/Cancelled/);
+    expect(stored).toHaveLength(2);
+    const resumedEpochs: number[] = [];
+    const resumed = await trainAdapter(train, validation, {
+      ...options,
+      resume: decodeTrainerState(stored[1]!, ADAPTER_CODEC),
+      onEpoch: (record) => resumedEpochs.push(record.epoch),
+    });
+    expect(resumedEpochs).toEqual([3, 4]);
+    expect(fingerprint(resumed)).toEqual(fingerprint(whole));
+    // Resuming from the first epoch's state gives the same run too.
+    expect(fingerprint(await trainAdapter(train, validation, { ...options, resume: decodeTrainerState(stored[0]!, ADAPTER_CODEC) }))).toEqual(fingerprint(whole));
+  });
+
+  it('refuses a stored state of another shape', async () => {
+    const options: TrainOptions = { ...settings['two-layer head']!, epochs: 1 };
+    let stored: Buffer | undefined;
+    await trainAdapter(train, validation, { ...options, onState: (state) => void (stored = encodeTrainerState(state, ADAPTER_CODEC)) });
+    await expect(trainAdapter(train, validation, { ...options, hiddenDims: 16, resume: decodeTrainerState(stored!, ADAPTER_CODEC) })).rejects.toThrow(/does not fit this model.*start a new training run/);
+  });
 });
