@@ -67,17 +67,28 @@ test('import labeled photos, cluster, fine-tune with live curves, cluster again 
   const trainable = page.getByRole('combobox', { name: 'What to fine-tune' });
   assert.equal(await trainable.inputValue(), 'head', 'the adapter alone by default');
   assert.deepEqual(await trainable.locator('option').allInnerTexts(), ['Adapter only', 'Last block and adapter']);
-  await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('2');
-  await page.getByRole('spinbutton', { name: 'Tasks per epoch', exact: true }).fill('12');
+  await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('3');
+  await page.getByRole('spinbutton', { name: 'Tasks per epoch', exact: true }).fill('100');
   await page.getByRole('spinbutton', { name: 'Species per task (way)', exact: true }).fill('4');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   const curves = page.getByRole('img', { name: /^Training curves/ });
   await curves.waitFor({ timeout: 30_000 });
+  // Cancelled once the first epoch is plotted, then resumed: it goes on from the last finished epoch.
+  await curves.locator('circle.validation-dot').first().waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByText(/Cancelled; the work finished before cancelling is kept/).waitFor({ timeout: 30_000 });
+  const resume = page.getByRole('button', { name: 'Resume training' });
+  await resume.waitFor();
+  const stoppedAt = Number((await page.locator('#train-resume-help').innerText()).match(/Stopped after (\d) of 3 epochs\./)?.[1]);
+  assert.ok(stoppedAt >= 1 && stoppedAt <= 2, `stopped after 1 or 2 finished epochs: ${stoppedAt}`);
+  await screenshot(page, 'review-resume.png', { fullPage: true });
+  await resume.click();
   await page.getByText(/Fine-tuned on 4 species/).waitFor({ timeout: 180_000 });
+  assert.equal(await resume.count(), 0, 'a finished run is no longer offered');
   const curveName = await curves.getAttribute('aria-label');
-  assert.match(curveName, /epoch 2 of 2: loss \d+\.\d+, validation cluster accuracy \d\.\d{3}/, 'both epochs are plotted with a validation score');
-  assert.equal(await curves.locator('circle.validation-dot').count(), 2);
-  assert.equal(await curves.locator('circle.loss-dot').count(), 2);
+  assert.match(curveName, /epoch 3 of 3: loss \d+\.\d+, validation cluster accuracy \d\.\d{3}/, 'every epoch is plotted with a validation score');
+  assert.equal(await curves.locator('circle.validation-dot').count(), 3, 'the epochs before the cancel are plotted again');
+  assert.equal(await curves.locator('circle.loss-dot').count(), 3);
   await page.getByText('Cluster again to compare the clusters before and after fine-tuning.').waitFor();
 
   await page.getByRole('button', { name: 'Cluster', exact: true }).click();

@@ -113,7 +113,13 @@ export async function crashSafety(projectFolder: string, photos: string, photoCo
   tally.data('train: mirrored-view embeddings kept', flipKept >= flipReported.done - EMBED_BATCH, `${flipKept} kept; ${flipReported.done} reported done`);
   const checkpointsAfterKill = count(projectFolder, 'SELECT count(*) FROM checkpoints');
   tally.note(`train: ${checkpointsAfterKill} checkpoints after the kill (training writes one only when it has finished)`);
-  const trainRerun = await runCli(trainArgs);
+  // Each finished epoch is stored: the run goes on from there with --resume (from the start when none finished).
+  const stoppedEpoch = count(projectFolder, 'SELECT coalesce(max(epoch), 0) FROM training_runs');
+  tally.note(`train: ${stoppedEpoch > 0 ? `resumed after epoch ${stoppedEpoch} of 9` : 'no epoch had finished; trained again from the start'}`);
+  const trainRerun = await runCli(stoppedEpoch > 0 ? ['train', '--project', projectFolder, '--resume'] : trainArgs);
+  const epochsKept = count(projectFolder, 'SELECT json_array_length(history) FROM checkpoints WHERE id = (SELECT max(id) FROM checkpoints)');
+  const runsLeft = count(projectFolder, 'SELECT count(*) FROM training_runs');
+  tally.data('train: the finished run holds all 9 epochs and is no longer stored for resuming', epochsKept === 9 && runsLeft === 0, `${epochsKept} epochs, ${runsLeft} stored runs`);
   const checkpoints = count(projectFolder, 'SELECT count(*) FROM checkpoints');
   const active = count(projectFolder, "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'training.checkpoint'");
   const latest = count(projectFolder, 'SELECT max(id) FROM checkpoints');

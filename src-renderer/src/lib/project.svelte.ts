@@ -109,6 +109,12 @@ export class ProjectState {
     await this.#startJob('train', () => api.invoke('training:start', settings));
   }
 
+  /** Goes on with the stopped training run (`info.stoppedTraining`) from its last finished epoch. */
+  async resumeTraining(): Promise<void> {
+    this.trainingEpochs = [];
+    await this.#startJob('train', () => api.invoke('training:resume', {}));
+  }
+
   /** Starts adding an image model from a path or URL (downloaded with progress; checked by loading it). */
   async addModel(source: string): Promise<void> {
     await this.#startJob('model', () => api.invoke('models:add', { source }));
