@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyAdapter } from '../../../src-main/core/training/adapter';
-import { fitWithinClassWhitening, withLabeledSpecies } from '../../../src-main/core/training/whitening';
+import { fitWithinClassWhitening, principalBasis, withLabeledSpecies } from '../../../src-main/core/training/whitening';
+import { seededRandom } from '../../../src-main/core/util/random';
 import { javascriptKernel } from '../../../src-main/core/clustering/matrix-kernel';
 
 // Two species in 2-D: species 0 at (0,0) and (2,0), species 1 at (0,4) and (2,4).
@@ -52,6 +53,36 @@ describe('fitWithinClassWhitening', () => {
       expect(Math.abs(out.data[row * 2 + 1]!)).toBeCloseTo(0.27735, 4);
     }
     expect((await fitWithinClassWhitening(features, { dims: 2, kernel: javascriptKernel() })).inputPower).toBeUndefined();
+  });
+
+  it('finds the same principal subspace from the small Gram matrix as from the covariance, with fewer samples than dimensions', async () => {
+    const random = seededRandom(3);
+    const inputDims = 30;
+    const samples = 12;
+    const dims = 5;
+    // Samples spread unequally along the axes, so the top directions are well separated; centred by rows.
+    const centredTransposed = new Float32Array(inputDims * samples);
+    for (let d = 0; d < inputDims; d++) {
+      let mean = 0;
+      for (let sample = 0; sample < samples; sample++) mean += (centredTransposed[d * samples + sample] = (random() - 0.5) * (d + 1)) / samples;
+      for (let sample = 0; sample < samples; sample++) centredTransposed[d * samples + sample]! -= mean;
+    }
+    const projector = (basis: Float64Array) =>
+      Array.from({ length: inputDims * inputDims }, (_, index) => {
+        const [row, column] = [Math.floor(index / inputDims), index % inputDims];
+        let sum = 0;
+        for (let component = 0; component < dims; component++) sum += basis[row * dims + component]! * basis[column * dims + component]!;
+        return sum;
+      });
+    const kernel = javascriptKernel();
+    const fromCovariance = projector(await principalBasis(centredTransposed, inputDims, samples, dims, kernel, 'covariance'));
+    const gramBasis = await principalBasis(centredTransposed, inputDims, samples, dims, kernel, 'gram');
+    const fromGram = projector(gramBasis);
+    for (let index = 0; index < fromGram.length; index++) expect(fromGram[index]).toBeCloseTo(fromCovariance[index]!, 4);
+    // Orthonormal columns: the projector's trace is the number of directions.
+    expect(Array.from({ length: inputDims }, (_, d) => fromGram[d * inputDims + d]!).reduce((a, b) => a + b)).toBeCloseTo(dims, 4);
+    // 'auto' takes the Gram matrix here, and its result.
+    expect(Array.from(await principalBasis(centredTransposed, inputDims, samples, dims, kernel))).toEqual(Array.from(gramBasis));
   });
 
   it('rejects shrinkage outside 0..1', async () => {
