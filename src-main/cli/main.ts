@@ -180,7 +180,15 @@ async function asJob<T>(
   } catch (error) {
     throw new Error(describeStorageError(error) ?? (error as Error).message);
   }
-  const finished = await project.jobs.wait(jobId);
+  // Ctrl-C cancels the job at its next step, so it ends as cancelled with its finished work kept (a second
+  // Ctrl-C, the default handler again, stops the process at once).
+  const cancel = () => {
+    process.stderr.write('\nCancelling (Ctrl-C again to stop at once)...\n');
+    project.jobs.cancel(jobId);
+  };
+  process.once('SIGINT', cancel);
+  const finished = await project.jobs.wait(jobId).finally(() => process.off('SIGINT', cancel));
+  if (finished.status === 'cancelled' && kind === 'train') throw new Error(`${finished.message} Go on from the last finished epoch with: train --project ${project.folder} --resume`);
   if (finished.status !== 'done' || !result) throw new Error(finished.message);
   return result.value;
 }

@@ -111,10 +111,10 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
   const blockDone = run?.stage === 'adapter' && run.blockResult ? decodeBlockResult(run.blockResult) : null;
   const blockResume = run?.stage === 'last-block' && run.state ? decodeTrainerState(run.state, BLOCK_CODEC) : undefined;
   const adapterResume = run?.stage === 'adapter' && run.state ? decodeTrainerState(run.state, ADAPTER_CODEC) : undefined;
+  if (run) onProgress({ fraction: 0, message: `Resuming training: ${run.stage === 'last-block' ? 'last block' : 'adapter'}, ${run.epoch} epochs done` });
   // The curves show the epochs already done, as they would have been seen.
   for (const record of blockDone?.history ?? blockResume?.loop.history ?? []) onEpoch?.({ ...record, stage: 'last-block' });
   for (const record of adapterResume?.loop.history ?? []) onEpoch?.({ ...record, stage: 'adapter' });
-  if (run) onProgress({ fraction: 0, message: `Resuming training: ${run.stage === 'last-block' ? 'last block' : 'adapter'}, ${run.epoch} epochs done` });
 
   let lastBlock: LastBlockWeights | undefined = blockDone?.best ?? undefined;
   let blockHistory: EpochRecord[] = blockDone?.history ?? [];

@@ -134,11 +134,17 @@ describe('specimen-sorter command line', () => {
     expect((await capture([])).code).toBe(2);
     expect((await capture(['export', '--project', temporary.folder, '--out', 'x.csv', '--format', 'xml'])).stderr).toMatch(/Unknown --format "xml"/);
     expect((await capture(['label', '--project', temporary.folder])).stderr).toMatch(/exactly one of --from-folders or --from-csv/);
+    const resumeWithSettings = await capture(['train', '--project', temporary.folder, '--resume', '--epochs', '3', '--seed', '1']);
+    expect(resumeWithSettings.code).toBe(2);
+    expect(resumeWithSettings.stderr).toMatch(/train --resume goes on with the stopped run's own settings; leave out --epochs, --seed/);
   });
 
   it('exits 1 with a message for a failing step', async () => {
     const result = await capture(['evaluate', '--project', path.join(temporary.folder, 'empty-project')]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/no clustering run yet/);
+    const resume = await capture(['train', '--project', path.join(temporary.folder, 'empty-project'), '--resume']);
+    expect(resume.code).toBe(1);
+    expect(resume.stderr).toMatch(/no stopped training run to resume; start a new one/);
   });
 });
