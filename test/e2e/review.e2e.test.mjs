@@ -68,7 +68,9 @@ test('import labeled photos, cluster, fine-tune with live curves, cluster again 
   assert.equal(await trainable.inputValue(), 'head', 'the adapter alone by default');
   assert.deepEqual(await trainable.locator('option').allInnerTexts(), ['Adapter only', 'Last block and adapter']);
   await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('3');
-  await page.getByRole('spinbutton', { name: 'Tasks per epoch', exact: true }).fill('100');
+  // Epochs long enough (seconds: a task on 4 species' whitened features takes a millisecond or two) that the
+  // cancel lands before the run ends.
+  await page.getByRole('spinbutton', { name: 'Tasks per epoch', exact: true }).fill('4000');
   await page.getByRole('spinbutton', { name: 'Species per task (way)', exact: true }).fill('4');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   const curves = page.getByRole('img', { name: /^Training curves/ });
