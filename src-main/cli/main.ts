@@ -473,7 +473,7 @@ export async function main(argv: string[]): Promise<number> {
           ),
         );
         process.stdout.write(
-          `Checkpoint ${result.checkpointId}: trained on ${result.trainSpecies.length} species, validated on ${result.validationSpecies.length}, best epoch ${result.bestEpoch}, ${result.seconds.toFixed(1)} s. Clustering now uses ${result.embeddingModelId}.\n`,
+          `Checkpoint ${result.checkpointId}: trained on ${result.trainSpecies.length} species, ${result.crossValidationFolds > 0 ? `cross-validated in ${result.crossValidationFolds} folds` : `validated on ${result.validationSpecies.length}`}, best epoch ${result.bestEpoch}, ${result.seconds.toFixed(1)} s. Clustering now uses ${result.embeddingModelId}.\n`,
         );
         return 0;
       }

@@ -70,7 +70,9 @@ async function runTraining(project: Project, { settings, resume }: Extract<Worke
   const result = await trainProject(project, { ...settings, resume, signal, onProgress: report, onEpoch: epoch });
   const best = result.history[result.bestEpoch - 1]!;
   const validation = Number.isNaN(best.validationCa)
-    ? 'no species held out for validation'
-    : `validation cluster accuracy ${best.validationCa.toFixed(3)} on ${result.validationSpecies.length} held-out species`;
+    ? 'no species held out for validation (label 4 or more species with enough images to cross-validate)'
+    : result.crossValidationFolds > 0
+      ? `cross-validated cluster accuracy ${best.validationCa.toFixed(3)} (${result.crossValidationFolds} folds of 2 held-out species)`
+      : `validation cluster accuracy ${best.validationCa.toFixed(3)} on ${result.validationSpecies.length} held-out species`;
   return `Fine-tuned on ${result.trainSpecies.length} species in ${result.seconds.toFixed(0)} s; best epoch ${result.bestEpoch}, ${validation}. Cluster again to use it.`;
 }

@@ -37,6 +37,19 @@ export type TrainingRunStage = 'last-block' | 'adapter';
 export interface TrainingSplit {
   train: string[];
   validation: string[];
+  /** With too few species to hold any out: what cross-validation over them found (train-service.ts), once done. */
+  crossValidation?: CrossValidation;
+}
+
+/** Cross-validation over the training species, 2 held out at a time. */
+export interface CrossValidation {
+  folds: number;
+  /** Mean validation cluster accuracy over the folds after each epoch. */
+  epochCa: number[];
+  /** The same for the whitening alone, with the chosen epoch's K-means seed. */
+  whiteningCa: number;
+  /** Epochs the final run trains: the best of `epochCa` (the first of equals). */
+  epochs: number;
 }
 
 /** A stored training run that has not finished (see migration 6). */
@@ -425,6 +438,11 @@ export class ProjectStore {
     this.database
       .prepare('UPDATE training_runs SET stage = ?, epoch = ?, state = ?, block_result = COALESCE(?, block_result), updated_at = ? WHERE id = ?')
       .run(stage, epoch, state, blockResult ?? null, nowIso(), runId);
+  }
+
+  /** Stores a run's split again, with what its cross-validation found. */
+  saveTrainingSplit(runId: number, split: TrainingSplit): void {
+    this.database.prepare('UPDATE training_runs SET split = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(split), nowIso(), runId);
   }
 
   /** Forgets a finished training run. */

@@ -7,7 +7,7 @@
  */
 import { type AdapterWeights, encodeAdapter } from '../core/training/adapter';
 import { shuffledPrefix } from '../core/training/episodes';
-import { type EpochRecord, type LabeledFeatures, type TrainOptions, meanValidationCa, trainAdapter } from '../core/training/trainer';
+import { type EpochRecord, type LabeledFeatures, type TrainOptions, type TrainResult, meanValidationCa, trainAdapter, validationClusterAccuracy } from '../core/training/trainer';
 import { fitWithinClassWhitening, mapLabeledFeatures, WHITENING_POWER } from '../core/training/whitening';
 import { type BlockInputs, labeledBlockFeatures, trainLastBlock } from '../core/training/last-block';
 import { resolveModelPath } from '../core/backbones/load-backbone';
@@ -17,7 +17,7 @@ import type { Progress } from '../core/util/progress';
 import { deriveSeed, seededRandom } from '../core/util/random';
 import { ACTIVE_CHECKPOINT_SETTING, adapterModelId, blockInputsFor, embedScales, multiScaleId, prepareEmbeddings, projectScales, scaleAveragedViews, scaleBackbones } from './embedding-space';
 import type { Project } from './project';
-import type { TrainingRunStage, TrainingSplit } from './project-store';
+import type { CrossValidation, TrainingRunStage, TrainingSplit } from './project-store';
 import { type StoredSettings, trainingFingerprint } from './training-runs';
 import { gatherRows } from '../core/util/rows';
 import { ADAPTER_CODEC, BLOCK_CODEC, decodeHistory, decodeTrainerState, encodeHistory, encodeTrainerState, packParts, unpackParts } from '../core/training/training-state';
@@ -55,6 +55,8 @@ export interface ProjectTrainResult {
   /** Last-block training's epochs (empty for the head alone) and the epoch kept (0: the pretrained block). */
   blockHistory: EpochRecord[];
   blockEpoch: number | null;
+  /** Folds of cross-validation that chose the epochs (0: species were held out, or too few to cross-validate). */
+  crossValidationFolds: number;
   seconds: number;
 }
 
@@ -199,34 +201,62 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
   // Within-class whitening of the features' square roots (WHITENING_POWER) fitted on the training species
   // (closed form, see whitening.ts), then the episodic adapter over the whitened features: residual, so it
   // starts from the whitening alone.
-  const whitening = await fitWithinClassWhitening(train, { power: WHITENING_POWER });
-  const adapterSettings: TrainOptions = {
-    hiddenDims: 0,
-    outputDims: 256,
-    learningRate: 1e-3,
-    ...options,
+  const adapterSettings: TrainOptions = { hiddenDims: 0, outputDims: 256, learningRate: 1e-3, ...settings };
+  const trainHead = async (trainFeatures: LabeledFeatures, validationFeatures: LabeledFeatures | null, overrides: TrainOptions) => {
+    const fitted = await fitWithinClassWhitening(trainFeatures, { power: WHITENING_POWER });
+    const mappedValidation = validationFeatures ? await mapLabeledFeatures(fitted, validationFeatures) : null;
+    const trainedHead = await trainAdapter(await mapLabeledFeatures(fitted, trainFeatures), mappedValidation, {
+      ...adapterSettings,
+      residual: adapterSettings.hiddenDims === 0,
+      normaliseOutput: true,
+      signal,
+      ...overrides,
+    });
+    return { whitening: fitted, result: trainedHead };
+  };
+  const range = (from: number, to: number) => (progress: Progress) => onProgress({ fraction: stage(from + (to - from) * progress.fraction), message: progress.message });
+
+  // With fewer than 6 labeled species none are held out; from 4 on, 2 at a time are, in turn (cross-validation),
+  // to choose the number of epochs and whether the adapter beats the whitening alone.
+  let crossValidation = run?.split.crossValidation ?? null;
+  if (!validation && !crossValidation && trainSpecies.length >= 4) {
+    crossValidation = await crossValidate(trainSpecies, features, seed, adapterSettings.epochs ?? 9, async (foldTrain, foldValidation, fold, folds) =>
+      trainHead(foldTrain, foldValidation, { onProgress: range(0.2 + (0.3 * fold) / folds, 0.2 + (0.3 * (fold + 1)) / folds) }),
+    );
+    project.store.saveTrainingSplit(runId, { train: trainSpecies, validation: validationSpecies, crossValidation });
+  }
+  const crossValidated = crossValidation;
+  const { whitening, result: headResult } = await trainHead(train, validation, {
+    ...(crossValidated ? { epochs: crossValidated.epochs } : {}),
     resume: adapterResume,
     onState: (state) => project.store.saveTrainingState(runId, { stage: 'adapter', epoch: state.loop.epoch, state: encodeTrainerState(state, ADAPTER_CODEC) }),
-    onEpoch: (record) => onEpoch?.({ ...record, stage: 'adapter' }),
-  };
-  const result = await trainAdapter(await mapLabeledFeatures(whitening, train), validation ? await mapLabeledFeatures(whitening, validation) : null, {
-    ...adapterSettings,
-    residual: adapterSettings.hiddenDims === 0,
-    normaliseOutput: true,
-    signal,
-    onProgress: (progress) => onProgress({ fraction: stage(0.2 + 0.7 * progress.fraction), message: progress.message }),
+    // Cross-validated runs show each epoch's mean validation CA over the folds.
+    onEpoch: (record) => onEpoch?.({ ...record, ...(crossValidated ? { validationCa: crossValidated.epochCa[record.epoch - 1]! } : {}), stage: 'adapter' }),
+    onProgress: range(crossValidated ? 0.5 : 0.2, 0.9),
   });
+  const result = crossValidated
+    ? { ...headResult, history: headResult.history.map((record) => ({ ...record, validationCa: crossValidated.epochCa[record.epoch - 1]! })) }
+    : headResult;
   // Keep the adapter only when it clusters the validation species better than the whitening alone
-  // (mean K-means CA over 3 seeds), as the paper benchmark decides.
+  // (mean K-means CA over 3 seeds, as the paper benchmark decides; cross-validated: the folds' means).
   const trained: AdapterWeights = { ...result.best, before: whitening };
   let weights: AdapterWeights = trained;
   if (validation && (await meanValidationCa(whitening, validation, seed)) >= (await meanValidationCa(trained, validation, seed))) weights = whitening;
+  if (crossValidated && crossValidated.whiteningCa >= crossValidated.epochCa[crossValidated.epochs - 1]!) weights = whitening;
   // The checkpoint carries the fine-tuned block: its features come from the backbone run with it.
   if (lastBlock) weights = { ...weights, lastBlock };
   const { onProgress: _progress, onEpoch: _epoch, signal: _signal, resume: _resume, onState: _state, ...stored } = adapterSettings;
   const checkpointId = project.store.saveCheckpoint({
     modelId: featuresId,
-    options: { ...stored, trainable, blockEpoch, trainSpecies, validationSpecies, inputSizes: backbones.map((backbone) => backbone.preprocessing.size) },
+    options: {
+      ...stored,
+      trainable,
+      blockEpoch,
+      trainSpecies,
+      validationSpecies,
+      crossValidation,
+      inputSizes: backbones.map((backbone) => backbone.preprocessing.size),
+    },
     history: result.history,
     bestEpoch: result.bestEpoch,
     weights: encodeAdapter(weights),
@@ -247,8 +277,37 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
     history: result.history,
     blockHistory,
     blockEpoch,
+    crossValidationFolds: crossValidation?.folds ?? 0,
     seconds,
   };
+}
+
+/**
+ * Cross-validation over 4 or 5 species, none of which can be spared for validation: 2 folds, each holding
+ * out 2 species (shuffled by the seed) and training on the rest with `trainFold`. Returns the mean validation
+ * CA of each epoch over the folds, the best epoch count, and the whitening alone's mean CA with that epoch's
+ * K-means seed.
+ */
+async function crossValidate(
+  species: string[],
+  features: (species: string[], average: boolean) => LabeledFeatures,
+  seed: number,
+  epochs: number,
+  trainFold: (train: LabeledFeatures, validation: LabeledFeatures, fold: number, folds: number) => Promise<{ whitening: AdapterWeights; result: TrainResult }>,
+): Promise<CrossValidation> {
+  const order = shuffledPrefix(species, species.length, seededRandom(deriveSeed(seed, 8)));
+  const folds = Math.floor(order.length / 2) >= 2 ? 2 : 1;
+  const epochCa = new Array<number>(epochs).fill(0);
+  const whiteningByEpoch = new Array<number>(epochs).fill(0);
+  for (let fold = 0; fold < folds; fold++) {
+    const heldOut = order.slice(2 * fold, 2 * fold + 2);
+    const foldValidation = features(heldOut, true);
+    const { whitening, result } = await trainFold(features(species.filter((name) => !heldOut.includes(name)), false), foldValidation, fold, folds);
+    for (const record of result.history) epochCa[record.epoch - 1]! += record.validationCa / folds;
+    for (let epoch = 1; epoch <= epochs; epoch++) whiteningByEpoch[epoch - 1]! += (await validationClusterAccuracy(whitening, foldValidation, deriveSeed(seed, epoch))) / folds;
+  }
+  const best = epochCa.reduce((top, value, index) => (value > epochCa[top]! ? index : top), 0);
+  return { folds, epochCa, whiteningCa: whiteningByEpoch[best]!, epochs: best + 1 };
 }
 
 /** The finished last-block stage of a run, as stored until the run ends. */

@@ -19,7 +19,8 @@ export function stoppedTraining(store: ProjectStore): StoppedTraining | null {
   const run = store.stoppedTrainingRun();
   if (!run || (run.epoch === 0 && !run.blockResult)) return null;
   const settings = run.settings as StoredSettings;
-  return { trainable: settings.trainable ?? 'head', stage: run.stage, epoch: run.epoch, epochs: settings.epochs ?? 9, updatedAt: run.updatedAt };
+  const epochs = run.split.crossValidation?.epochs ?? settings.epochs ?? 9;
+  return { trainable: settings.trainable ?? 'head', stage: run.stage, epoch: run.epoch, epochs, updatedAt: run.updatedAt };
 }
 
 /**
