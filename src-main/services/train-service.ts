@@ -116,7 +116,8 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
   if (run) onProgress({ fraction: 0, message: `Resuming training: ${run.stage === 'last-block' ? 'last block' : 'adapter'}, ${run.epoch} epochs done` });
   // The curves show the epochs already done, as they would have been seen.
   for (const record of blockDone?.history ?? blockResume?.loop.history ?? []) onEpoch?.({ ...record, stage: 'last-block' });
-  for (const record of adapterResume?.loop.history ?? []) onEpoch?.({ ...record, stage: 'adapter' });
+  const foldCa = run?.split.crossValidation?.epochCa;
+  for (const record of adapterResume?.loop.history ?? []) onEpoch?.({ ...record, validationCa: foldCa?.[record.epoch - 1] ?? record.validationCa, stage: 'adapter' });
 
   let lastBlock: LastBlockWeights | undefined = blockDone?.best ?? undefined;
   let blockHistory: EpochRecord[] = blockDone?.history ?? [];
