@@ -100,7 +100,6 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
   // A resumed run keeps the split it started with: a photo that failed to decode since may have left a species
   // short of shot + query images; the run went on without that photo, and so does the resumed one.
   const { train: trainSpecies, validation: validationSpecies } = run?.split ?? chooseSplit(bySpecies, shot + query, seed);
-  const validationCount = validationSpecies.length;
   const labeledOf = (species: string[]) => species.flatMap((name, label) => (bySpecies.get(name) ?? []).map((image) => ({ ...image, label })));
 
   const scales = projectScales(project.store);
@@ -116,8 +115,7 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
   if (run) onProgress({ fraction: 0, message: `Resuming training: ${run.stage === 'last-block' ? 'last block' : 'adapter'}, ${run.epoch} epochs done` });
   // The curves show the epochs already done, as they would have been seen.
   for (const record of blockDone?.history ?? blockResume?.loop.history ?? []) onEpoch?.({ ...record, stage: 'last-block' });
-  const foldCa = run?.split.crossValidation?.epochCa;
-  for (const record of adapterResume?.loop.history ?? []) onEpoch?.({ ...record, validationCa: foldCa?.[record.epoch - 1] ?? record.validationCa, stage: 'adapter' });
+  for (const record of adapterResume?.loop.history ?? []) onEpoch?.({ ...withFoldMean(record, run?.split.crossValidation), stage: 'adapter' });
 
   let lastBlock: LastBlockWeights | undefined = blockDone?.best ?? undefined;
   let blockHistory: EpochRecord[] = blockDone?.history ?? [];
@@ -198,7 +196,7 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
     return { data, count: images.length, dims, labels: Int32Array.from(images.map((image) => image.label)), views: average ? [] : [mirrored] };
   };
   const train = features(trainSpecies, false);
-  const validation = validationCount > 0 ? features(validationSpecies, true) : null;
+  const validation = validationSpecies.length > 0 ? features(validationSpecies, true) : null;
   // Within-class whitening of the features' square roots (WHITENING_POWER) fitted on the training species
   // (closed form, see whitening.ts), then the episodic adapter over the whitened features: residual, so it
   // starts from the whitening alone.
@@ -226,24 +224,21 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
     );
     project.store.saveTrainingSplit(runId, { train: trainSpecies, validation: validationSpecies, crossValidation });
   }
-  const crossValidated = crossValidation;
   const { whitening, result: headResult } = await trainHead(train, validation, {
-    ...(crossValidated ? { epochs: crossValidated.epochs } : {}),
+    ...(crossValidation ? { epochs: crossValidation.epochs } : {}),
     resume: adapterResume,
     onState: (state) => project.store.saveTrainingState(runId, { stage: 'adapter', epoch: state.loop.epoch, state: encodeTrainerState(state, ADAPTER_CODEC) }),
     // Cross-validated runs show each epoch's mean validation CA over the folds.
-    onEpoch: (record) => onEpoch?.({ ...record, ...(crossValidated ? { validationCa: crossValidated.epochCa[record.epoch - 1]! } : {}), stage: 'adapter' }),
-    onProgress: range(crossValidated ? 0.5 : 0.2, 0.9),
+    onEpoch: (record) => onEpoch?.({ ...withFoldMean(record, crossValidation), stage: 'adapter' }),
+    onProgress: range(crossValidation ? 0.5 : 0.2, 0.9),
   });
-  const result = crossValidated
-    ? { ...headResult, history: headResult.history.map((record) => ({ ...record, validationCa: crossValidated.epochCa[record.epoch - 1]! })) }
-    : headResult;
+  const result = { ...headResult, history: headResult.history.map((record) => withFoldMean(record, crossValidation)) };
   // Keep the adapter only when it clusters the validation species better than the whitening alone
   // (mean K-means CA over 3 seeds, as the paper benchmark decides; cross-validated: the folds' means).
   const trained: AdapterWeights = { ...result.best, before: whitening };
   let weights: AdapterWeights = trained;
   if (validation && (await meanValidationCa(whitening, validation, seed)) >= (await meanValidationCa(trained, validation, seed))) weights = whitening;
-  if (crossValidated && crossValidated.whiteningCa >= crossValidated.epochCa[crossValidated.epochs - 1]!) weights = whitening;
+  if (crossValidation && crossValidation.whiteningCa >= crossValidation.epochCa[crossValidation.epochs - 1]!) weights = whitening;
   // The checkpoint carries the fine-tuned block: its features come from the backbone run with it.
   if (lastBlock) weights = { ...weights, lastBlock };
   const { onProgress: _progress, onEpoch: _epoch, signal: _signal, resume: _resume, onState: _state, ...stored } = adapterSettings;
@@ -281,6 +276,11 @@ export async function trainProject(project: Project, given: ProjectTrainOptions 
     crossValidationFolds: crossValidation?.folds ?? 0,
     seconds,
   };
+}
+
+/** An epoch of a cross-validated run as it is shown and stored: with the folds' mean validation CA after that many epochs. */
+function withFoldMean(record: EpochRecord, crossValidation: CrossValidation | null | undefined): EpochRecord {
+  return crossValidation ? { ...record, validationCa: crossValidation.epochCa[record.epoch - 1]! } : record;
 }
 
 /**

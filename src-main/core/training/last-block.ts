@@ -436,12 +436,7 @@ export async function trainLastBlock(
         tf.add(matMul(tf.div(tf.sub(embedded, tf.tensor1d(lossSpace.inputMean)), lossSpace.inputScale), tf.tensor2d(lossSpace.w1, [lossSpace.inputDims, lossSpace.outputDims])), tf.tensor1d(lossSpace.b1)) as import('@tensorflow/tfjs').Tensor2D
     : undefined;
   const velocity = { weight: new Float32Array(block.weight.length), bias: new Float32Array(block.bias.length) };
-  // The loss normalisation above comes from the pretrained block, so it is recomputed alike on resuming.
   const parameters = { weight: block.weight, bias: block.bias };
-  if (resume) {
-    restoreArrays(parameters, resume.parameters);
-    restoreArrays(velocity, resume.velocities);
-  }
   const step = (values: Float32Array, gradient: Float32Array, moment: Float32Array, rate: number) => sgdStep(values, gradient, moment, rate, momentum, weightDecay);
   // Validation clusters the block's features as the loss sees them: through the loss space when there is one.
   const validationCa = async (weights: LastBlockWeights, epoch: number) => {
@@ -450,7 +445,13 @@ export async function trainLastBlock(
     return scoreClusterAccuracy(lossSpace ? await applyAdapter(lossSpace, features) : features, validation.labels, deriveSeed(seed, epoch));
   };
 
-  const initialValidationCa = await validationCa(resume ? pretrained : block, 0);
+  const initialValidationCa = await validationCa(block, 0);
+  // The loss normalisation and the score above come from the pretrained block, alike on resuming; a resumed
+  // run then goes on from its stored weights and momentum.
+  if (resume) {
+    restoreArrays(parameters, resume.parameters);
+    restoreArrays(velocity, resume.velocities);
+  }
   const { best, bestEpoch, history } = await runEpochs(
     {
       epochs,
